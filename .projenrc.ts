@@ -1,0 +1,145 @@
+import { awscdk, javascript } from 'projen';
+
+// The AWS SDK clients and jose are bundled into assets/ by esbuild, so they are build-time
+// dependencies only: users in every language install nothing but this package.
+const lambdaDeps = [
+  'jose@^6.1.0',
+  '@aws-sdk/client-sts@^3.700.0',
+  '@aws-sdk/client-kms@^3.700.0',
+  'pkijs@^3.2.4',
+  'asn1js@^3.0.5',
+];
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-token-delegation',
+  description:
+    'Exchange an OpenID Connect id_token for short-lived AWS credentials scoped to the user\'s own S3 prefix: a KMS-signed SAML identity provider, roles and a delegation endpoint, in one CDK construct.',
+  author: 'cdk-token-delegation',
+  authorAddress: 'dev@cdk-token-delegation.invalid',
+  repositoryUrl: 'https://github.com/cdk-token-delegation/cdk-token-delegation.git',
+  keywords: ['cdk', 'awscdk', 'saml', 'oidc', 'sts', 'delegation', 'auth0', 'cognito', 's3', 'kms'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  // integ-tests-alpha 2.245.0-alpha.0 is the newest alpha whose peer range this CDK version satisfies.
+  cdkVersion: '2.245.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  minNodeVersion: '20.0.0',
+  workflowNodeVersion: '22.x',
+
+  // jsii targets: every language gets the same constructs; the Lambda code ships pre-bundled in assets/.
+  publishToPypi: {
+    distName: 'cdk-token-delegation',
+    module: 'cdk_token_delegation',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdktokendelegation',
+    mavenGroupId: 'io.github.cdk-token-delegation',
+    mavenArtifactId: 'cdk-token-delegation',
+    mavenServerId: 'central-ossrh',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkTokenDelegation',
+    packageId: 'CdkTokenDelegation',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-token-delegation/cdk-token-delegation-go',
+  },
+
+  devDeps: [
+    ...lambdaDeps,
+    'esbuild@^0.25.0',
+    '@types/aws-lambda@^8.10.145',
+    '@cloud-copilot/iam-simulate@^0.1.173',
+    'cdk-nag@^2.37.0',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/integ-runner@^2.197.0',
+    'aws-cdk@^2.1100.0',
+    'fast-check@^4.3.0',
+  ],
+
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'lambda', 'examples', 'projenrc', 'scripts'],
+  },
+  jestOptions: {
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // jose 6 ships ESM only; let ts-jest transpile it for the unit tests of lambda/.
+      transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
+      testTimeout: 30_000,
+    },
+  },
+  tsconfigDev: {
+    compilerOptions: {
+      allowJs: true,
+    },
+    include: ['lambda/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+  },
+  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '*.snapshot/asset.*', '/.jsii-pacmak/'],
+  depsUpgrade: false,
+});
+
+for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map']) {
+  project.addPackageIgnore(pattern);
+}
+
+// npm ci on a fresh clone: unrs-resolver 1.13 lists platform bindings this registry does not carry.
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
+// ts-jest also transpiles jose's .js files.
+project.jest?.config && Object.assign(project.jest.config, {
+  transform: {
+    '^.+\\.[tj]sx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
+  },
+});
+
+// Runtime code in lambda/ is bundled by esbuild into assets/lambda/<name>/index.js, before compile and
+// before tests, so that the npm package (and every jsii language) ships ready-to-deploy handlers.
+const bundle = project.addTask('bundle', {
+  description: 'Bundle lambda/*/index.ts into assets/lambda/*/index.js with esbuild',
+  exec: [
+    'esbuild lambda/delegation/index.ts lambda/certificate/index.ts',
+    '--bundle --platform=node --target=node22 --format=cjs --minify --sourcemap=external',
+    '--main-fields=module,main --legal-comments=none',
+    '--outbase=lambda --outdir=assets/lambda --log-level=warning',
+  ].join(' '),
+});
+const typecheckLambda = project.addTask('typecheck:lambda', {
+  description: 'Type-check lambda/ (esbuild and ts-jest only transpile)',
+  exec: 'tsc -p lambda/tsconfig.json --noEmit',
+});
+project.preCompileTask.spawn(bundle);
+project.preCompileTask.spawn(typecheckLambda);
+project.testTask.prependSpawn(bundle);
+
+// integ-runner snapshots: verified (never re-baselined) by the test task; integ:update rewrites them.
+const integ = project.addTask('integ', {
+  description: 'Verify the integ-runner snapshots of test/integ.*.ts (no deployment)',
+  env: { TS_NODE_TRANSPILE_ONLY: 'true' },
+  exec: 'integ-runner --language typescript --directory test',
+});
+project.addTask('integ:update', {
+  description: 'Re-synthesize the integ-runner snapshots without deploying',
+  env: { TS_NODE_TRANSPILE_ONLY: 'true' },
+  exec: 'integ-runner --language typescript --directory test --dry-run --update-on-failed',
+});
+project.testTask.spawn(integ);
+
+project.addTask('synth:example', {
+  description: 'Synthesize the example app into examples/cdk.out (no AWS account needed)',
+  exec: 'cdk synth --app "ts-node --prefer-ts-exts examples/app.ts" --output examples/cdk.out --quiet',
+  env: { TS_NODE_TRANSPILE_ONLY: 'true' },
+});
+
+// Generates the Python, Java, .NET and Go sources from the jsii assembly, so CI catches a jsii
+// regression in any language although only the npm package can be packed on this machine.
+project.addTask('package:code-only', {
+  description: 'Generate the four non-JavaScript language bindings (sources only)',
+  exec: 'jsii-pacmak --code-only --target python --target java --target dotnet --target go --outdir .jsii-pacmak',
+});
+
+project.synth();

@@ -1,0 +1,106 @@
+/**
+ * The contract between the constructs and the delegation handler: the names of the environment
+ * variables the handler reads and the shape of their values.
+ *
+ * This file is read by both sides (src/ writes the variables, lambda/ parses them) and so must stay
+ * free of imports: the handler bundle must never pull in construct code. It is not exported from the
+ * package's entry point; the README documents the same contract for people who run the handler
+ * outside CDK.
+ */
+
+/** Names of the environment variables the delegation handler reads. */
+export const DelegationEnv = {
+  /** JSON `IssuerConfig[]`: the OpenID Connect issuers whose id tokens are accepted. Required. */
+  ISSUERS: 'DELEGATION_ISSUERS',
+  /** The IdP entityID: the `Issuer` of every assertion; must equal the metadata's entityID. Required. */
+  SAML_ENTITY_ID: 'DELEGATION_SAML_ENTITY_ID',
+  /** The SubjectConfirmation Recipient, which AWS exposes as `SAML:aud`. Required. */
+  SAML_RECIPIENT: 'DELEGATION_SAML_RECIPIENT',
+  /** ARN of the IAM SAML provider, the second half of every Role attribute value. Required. */
+  SAML_PROVIDER_ARN: 'DELEGATION_SAML_PROVIDER_ARN',
+  /** JSON `RoleConfig`: the default role, claim-based rules and the client-selectable allow-list. Required. */
+  ROLES: 'DELEGATION_ROLES',
+  /** JSON `SessionTagConfig[]`: session tags taken from claims. Optional, default `[]`. */
+  SESSION_TAGS: 'DELEGATION_SESSION_TAGS',
+  /** Default (and maximum) session duration in whole seconds, 900..43200. Optional, default `3600`. */
+  SESSION_DURATION_SECONDS: 'DELEGATION_SESSION_DURATION_SECONDS',
+  /** Which signer signs assertions: `kms` or `pem`. Optional, default `kms`. */
+  SIGNER: 'DELEGATION_SIGNER',
+  /** With `kms`: the KMS key ARN (an RSA_2048+ SIGN_VERIFY key). */
+  KMS_KEY_ARN: 'DELEGATION_KMS_KEY_ARN',
+  /** With `pem`: a PKCS#8 or PKCS#1 RSA private key in PEM. For tests and local runs. */
+  SIGNING_KEY_PEM: 'DELEGATION_SIGNING_KEY_PEM',
+  /** With `pem`: ARN of a Secrets Manager secret whose SecretString is the PEM key (instead of SIGNING_KEY_PEM). */
+  SIGNING_KEY_SECRET_ARN: 'DELEGATION_SIGNING_KEY_SECRET_ARN',
+  /** JSON `string[]`: browser origins allowed by CORS, e.g. `["https://app.example.com"]`. Optional, default `[]`. */
+  ALLOWED_ORIGINS: 'DELEGATION_ALLOWED_ORIGINS',
+  /** Lifetime of an assertion in seconds (Conditions and SubjectConfirmation), 60..300. Optional, default `300`. */
+  ASSERTION_LIFETIME_SECONDS: 'DELEGATION_ASSERTION_LIFETIME_SECONDS',
+  /** Name of the CloudWatch namespace for per-outcome metrics (embedded metric format). Optional, default `TokenDelegation`. */
+  METRICS_NAMESPACE: 'DELEGATION_METRICS_NAMESPACE',
+} as const;
+
+/** One accepted OpenID Connect issuer (an element of `DELEGATION_ISSUERS`). */
+export interface IssuerConfig {
+  /** Exact `iss` value, an https URL. */
+  readonly issuer: string;
+  /** Pinned https URL of the issuer's JWKS; never taken from the token. */
+  readonly jwksUri: string;
+  /** Accepted `aud` values (client ids); at least one. When `aud` is an array, `azp` must be one of these. */
+  readonly audiences: string[];
+  /** JWS algorithms allowed, e.g. `["RS256"]`. Never `none` or an HMAC algorithm. */
+  readonly algorithms: string[];
+  /** Claim that holds the user id. Usually `sub`. */
+  readonly subjectClaim: string;
+  /**
+   * Namespace put before the subject (`<namespace>:<subject>`) so that equal subjects of different
+   * issuers never share a prefix. Empty string when only one issuer is configured.
+   * `[a-z0-9-]{1,32}` when set; never contains `:`.
+   */
+  readonly namespace: string;
+  /** Maximum age of the token (now - iat) in seconds. */
+  readonly maxTokenAgeSeconds: number;
+  /** Clock tolerance in seconds for exp/nbf/iat. */
+  readonly clockToleranceSeconds: number;
+  /** When set, the claim `token_use` must equal it (Cognito: `id`). */
+  readonly tokenUse?: string;
+}
+
+/** Which roles a user may assume (the value of `DELEGATION_ROLES`). */
+export interface RoleConfig {
+  /** Role used when no rule matches; empty string means "no default: a rule must match". */
+  readonly defaultRoleArn: string;
+  /** Evaluated in order; every matching rule makes its role available, the first match is the server's choice. */
+  readonly rules: RoleRuleConfig[];
+  /**
+   * Role ARNs a client may name in the request (`role`). A named role is honoured only when it is in
+   * this list and is also available to the user (the default role or a role of a matching rule).
+   */
+  readonly clientSelectable: string[];
+}
+
+/** One claim-based role rule. */
+export interface RoleRuleConfig {
+  readonly roleArn: string;
+  /** Claim name, e.g. `groups` or `https://example.com/roles`. */
+  readonly claim: string;
+  /** `equals`: the claim is a string equal to value; `contains`: the claim is an array holding value. */
+  readonly match: 'equals' | 'contains';
+  readonly value: string;
+}
+
+/** One session tag mapped from a claim (an element of `DELEGATION_SESSION_TAGS`). */
+export interface SessionTagConfig {
+  /** Tag key, sent as `PrincipalTag:<key>`; `[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}`. */
+  readonly key: string;
+  /** Claim whose string value becomes the tag value. */
+  readonly claim: string;
+  /** When true, a missing claim refuses the request; when false, the tag is left out. */
+  readonly required: boolean;
+}
+
+/** Allowed values of `DELEGATION_SIGNER`. */
+export const SignerKind = {
+  KMS: 'kms',
+  PEM: 'pem',
+} as const;
