@@ -63,7 +63,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'lambda', 'examples', 'projenrc', 'scripts'],
+    devdirs: ['test', 'lambda', 'local', 'examples', 'projenrc', 'scripts'],
   },
   jestOptions: {
     jestConfig: {
@@ -76,8 +76,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDev: {
     compilerOptions: {
       allowJs: true,
+      // jose is ESM-only: type-check tests and local tools as bundled code (ts-jest still emits CommonJS).
+      module: 'preserve' as any,
+      moduleResolution: 'bundler' as any,
     },
-    include: ['lambda/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+    include: ['../src/**/*.ts', '../lambda/**/*.ts', '../local/**/*.ts', '../examples/**/*.ts', '../scripts/**/*.ts'],
   },
   gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '*.snapshot/asset.*', '/.jsii-pacmak/'],
   depsUpgrade: false,
@@ -93,7 +96,7 @@ project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 // ts-jest also transpiles jose's .js files.
 project.jest?.config && Object.assign(project.jest.config, {
   transform: {
-    '^.+\\.[tj]sx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
+    '^.+\\.[tj]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }],
   },
 });
 
@@ -140,6 +143,20 @@ project.addTask('synth:example', {
 project.addTask('package:code-only', {
   description: 'Generate the four non-JavaScript language bindings (sources only)',
   exec: 'jsii-pacmak --code-only --target python --target java --target dotnet --target go --outdir .jsii-pacmak',
+});
+
+// The whole test suite, as the README and CI run it: build (bundle, type-check, jsii, API.md, unit,
+// conformance and integ-snapshot tests, npm package), the other four languages' sources, the example
+// synthesis, and a check that the committed API.md is the generated one.
+project.addTask('test:all', {
+  description: 'Everything CI checks (run scripts/install-test-tools.sh once first)',
+  env: { CI: 'true' },
+  steps: [
+    { spawn: 'build' },
+    { spawn: 'package:code-only' },
+    { spawn: 'synth:example' },
+    { exec: 'git diff --exit-code -- API.md', name: 'API.md is current' },
+  ],
 });
 
 project.synth();

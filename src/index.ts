@@ -1,5 +1,7 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './jwt-issuer';
+export * from './role-rule';
+export * from './session-tag';
+export * from './delegation-identity-provider';
+export * from './delegation-role';
+export * from './delegation-endpoint';
+export * from './token-delegation';

@@ -1,0 +1,122 @@
+/**
+ * Resolves the intrinsic functions of a synthesized CloudFormation template the way a deployment
+ * would, with made-up physical ids, so that tests and the local test bed can use the exact policies
+ * and settings CDK synthesized.
+ */
+
+/** A synthesized template (the parts read here). */
+export interface Template {
+  readonly Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+}
+
+/** Values that only a deployment would know. */
+export interface DeploymentValues {
+  readonly accountId?: string;
+  readonly region?: string;
+  /** Values of `Ref` and `Fn::GetAtt` for logical ids, e.g. `{ Bucket: { Ref: 'my-bucket', Arn: 'arn:…' } }`. */
+  readonly resources?: Record<string, Record<string, string>>;
+}
+
+const PSEUDO: Record<string, (v: Required<Pick<DeploymentValues, 'accountId' | 'region'>>) => string> = {
+  'AWS::AccountId': (v) => v.accountId,
+  'AWS::Region': (v) => v.region,
+  'AWS::Partition': () => 'aws',
+  'AWS::URLSuffix': () => 'amazonaws.com',
+  'AWS::StackName': () => 'LocalStack',
+  'AWS::NoValue': () => '',
+};
+
+/** Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split` and `Fn::Sub` (simple forms) in `value`. */
+export function resolveIntrinsics(template: Template, value: unknown, values: DeploymentValues = {}): unknown {
+  const deployment = { accountId: values.accountId ?? '123456789012', region: values.region ?? 'us-east-1' };
+  const physical = (logicalId: string, attribute: string): string => {
+    const given = values.resources?.[logicalId]?.[attribute];
+    if (given !== undefined) return given;
+    const resource = template.Resources[logicalId];
+    if (!resource) throw new Error(`Unknown logical id ${logicalId}`);
+    return defaultPhysicalValue(logicalId, resource.Type, attribute, deployment);
+  };
+  const resolve = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(resolve);
+    if (node === null || typeof node !== 'object') return node;
+    const entries = Object.entries(node as Record<string, unknown>);
+    if (entries.length === 1) {
+      const [fn, arg] = entries[0];
+      switch (fn) {
+        case 'Ref': {
+          const name = arg as string;
+          return PSEUDO[name] ? PSEUDO[name](deployment) : physical(name, 'Ref');
+        }
+        case 'Fn::GetAtt': {
+          const [logicalId, attribute] = Array.isArray(arg) ? arg as string[] : (arg as string).split('.');
+          return physical(logicalId, attribute);
+        }
+        case 'Fn::Join': {
+          const [separator, parts] = arg as [string, unknown[]];
+          return (resolve(parts) as unknown[]).join(separator);
+        }
+        case 'Fn::Select': {
+          const [index, list] = arg as [number, unknown];
+          return (resolve(list) as unknown[])[Number(index)];
+        }
+        case 'Fn::Split': {
+          const [separator, text] = arg as [string, unknown];
+          return (resolve(text) as string).split(separator);
+        }
+        case 'Fn::Sub': {
+          const [text, variables] = typeof arg === 'string' ? [arg, {}] : arg as [string, Record<string, unknown>];
+          return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+            if (name in variables) return String(resolve(variables[name]));
+            if (PSEUDO[name]) return PSEUDO[name](deployment);
+            const [logicalId, attribute] = name.split('.');
+            return physical(logicalId, attribute ?? 'Ref');
+          });
+        }
+        default:
+          break;
+      }
+    }
+    return Object.fromEntries(entries.map(([key, child]) => [key, resolve(child)]));
+  };
+  return resolve(value);
+}
+
+/** The properties of the single resource of `type` (or of `logicalId`), resolved. */
+export function resolvedProperties(
+  template: Template,
+  logicalId: string,
+  values: DeploymentValues = {},
+): Record<string, any> {
+  const resource = template.Resources[logicalId];
+  if (!resource) throw new Error(`Unknown logical id ${logicalId}`);
+  return resolveIntrinsics(template, resource.Properties ?? {}, values) as Record<string, any>;
+}
+
+/** Logical ids of every resource of a type. */
+export function logicalIdsOfType(template: Template, type: string): string[] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+}
+
+function defaultPhysicalValue(
+  logicalId: string,
+  type: string,
+  attribute: string,
+  { accountId, region }: { accountId: string; region: string },
+): string {
+  const name = logicalId.toLowerCase().slice(0, 40);
+  switch (`${type}|${attribute}`) {
+    case 'AWS::S3::Bucket|Ref': return name;
+    case 'AWS::S3::Bucket|Arn': return `arn:aws:s3:::${name}`;
+    case 'AWS::IAM::Role|Ref': return logicalId;
+    case 'AWS::IAM::Role|Arn': return `arn:aws:iam::${accountId}:role/${logicalId}`;
+    case 'AWS::IAM::SAMLProvider|Ref': return `arn:aws:iam::${accountId}:saml-provider/${logicalId}`;
+    case 'AWS::KMS::Key|Ref': return `${logicalId.toLowerCase().padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000000`;
+    case 'AWS::KMS::Key|Arn': return `arn:aws:kms:${region}:${accountId}:key/${logicalId.toLowerCase().padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000000`;
+    case 'AWS::ApiGateway::RestApi|Ref': return name.replace(/[^a-z0-9]/g, '').slice(0, 10);
+    case 'AWS::Lambda::Function|Ref': return logicalId;
+    case 'AWS::Lambda::Function|Arn': return `arn:aws:lambda:${region}:${accountId}:function:${logicalId}`;
+    case 'AWS::Logs::LogGroup|Ref': return `/aws/${logicalId}`;
+    case 'AWS::Logs::LogGroup|Arn': return `arn:aws:logs:${region}:${accountId}:log-group:/aws/${logicalId}:*`;
+    default: return `${logicalId}.${attribute}`;
+  }
+}

@@ -1,0 +1,285 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { DelegationIdentityProvider } from './delegation-identity-provider';
+import { DelegationEnv, RoleConfig, SignerKind } from './delegation-environment';
+import { JwtIssuer } from './jwt-issuer';
+import { bundledFunction } from './private/bundled-function';
+import { issuerConfigs, sessionTagConfigs } from './private/handler-config';
+import { acceptNagFindings } from './private/nag-suppressions';
+import { RoleRule } from './role-rule';
+import { SessionTag } from './session-tag';
+
+/** Properties of a {@link DelegationEndpoint}. */
+export interface DelegationEndpointProps {
+  /** The identity provider that signs the assertions (its key) and that the roles trust. */
+  readonly identityProvider: DelegationIdentityProvider;
+  /** OpenID Connect issuers whose id tokens are accepted. At least one. */
+  readonly issuers: JwtIssuer[];
+  /**
+   * Role a user gets when no {@link RoleRule} matches. It must trust the identity provider
+   * (see {@link DelegationRole}).
+   * @default - none: a request succeeds only when a role rule matches
+   */
+  readonly defaultRole?: iam.IRole;
+  /**
+   * Claim-based rules that make further roles available, evaluated in order.
+   * @default - none
+   */
+  readonly roleRules?: RoleRule[];
+  /**
+   * Roles a client may ask for by ARN (Auth0's `role` field). A requested role is honoured only when
+   * it is listed here and the user's claims make it available (default role or a matching rule).
+   * @default - none: clients cannot choose a role
+   */
+  readonly clientSelectableRoles?: iam.IRole[];
+  /**
+   * Session tags taken from claims.
+   * @default - none
+   */
+  readonly sessionTags?: SessionTag[];
+  /**
+   * Length of the sessions handed out; clients may only ask for less. Between 15 minutes and 12 hours,
+   * and no longer than the roles' maximum session duration.
+   * @default Duration.hours(1)
+   */
+  readonly sessionDuration?: Duration;
+  /**
+   * Browser origins allowed to call the endpoint (CORS), e.g. `https://app.example.com`. Exact
+   * `scheme://host[:port]` values; `*` is refused.
+   * @default - none: no CORS headers, the endpoint serves non-browser clients only
+   */
+  readonly allowedOrigins?: string[];
+  /**
+   * Steady-state requests per second allowed by the stage.
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst of requests allowed by the stage.
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Concurrent executions reserved for (and limiting) the handler, which also caps the KMS and STS
+   * calls it can make. Accounts whose concurrency limit is still the initial 10 cannot reserve any.
+   * @default 10
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Retention of the handler's and the access logs.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * ARN of an AWS WAF web ACL (scope REGIONAL) to associate with the API stage.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+  /**
+   * A custom domain for the API.
+   * @default - the execute-api URL only
+   */
+  readonly domainName?: apigateway.DomainNameOptions;
+  /**
+   * Whether to set up the account-level role that lets API Gateway write execution logs. Each account
+   * and region needs it once; turn it off where another stack already manages it.
+   * @default true
+   */
+  readonly createApiGatewayCloudWatchRole?: boolean;
+  /**
+   * Name of the API stage.
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+}
+
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+const MIN_SESSION_SECONDS = 900;
+const MAX_SESSION_SECONDS = 43_200;
+
+/**
+ * The delegation endpoint: a regional REST API with `POST /delegation` and the Lambda handler that
+ * verifies the id token, signs a SAML assertion with the identity provider's KMS key and calls
+ * `sts:AssumeRoleWithSAML`.
+ */
+export class DelegationEndpoint extends Construct {
+  /** The REST API. */
+  public readonly api: apigateway.RestApi;
+  /** The delegation handler. */
+  public readonly handler: lambda.Function;
+  /** The URL of `POST /delegation`. */
+  public readonly url: string;
+  /** The access log group of the stage. */
+  public readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: DelegationEndpointProps) {
+    super(scope, id);
+    const issuers = issuerConfigs(props.issuers);
+    const sessionTags = sessionTagConfigs(props.sessionTags ?? []);
+    const sessionDuration = props.sessionDuration ?? Duration.hours(1);
+    if (!sessionDuration.isUnresolved()) {
+      const seconds = sessionDuration.toSeconds();
+      if (seconds < MIN_SESSION_SECONDS || seconds > MAX_SESSION_SECONDS) {
+        throw new Error(`sessionDuration must be between 15 minutes and 12 hours, got ${seconds} seconds`);
+      }
+    }
+    const allowedOrigins = props.allowedOrigins ?? [];
+    for (const origin of allowedOrigins) {
+      if (!Token.isUnresolved(origin) && !ORIGIN.test(origin)) {
+        throw new Error(`allowedOrigins: '${origin}' is not an exact origin such as https://app.example.com (no path, no '*')`);
+      }
+    }
+    if (!props.defaultRole && (props.roleRules ?? []).length === 0) {
+      throw new Error('Give a defaultRole or at least one roleRule: otherwise no user can receive credentials');
+    }
+    const rateLimit = props.throttlingRateLimit ?? 50;
+    const burstLimit = props.throttlingBurstLimit ?? 100;
+    if (rateLimit <= 0 || burstLimit <= 0 || !Number.isInteger(burstLimit)) {
+      throw new Error('throttlingRateLimit must be positive and throttlingBurstLimit a positive integer');
+    }
+    const reservedConcurrency = props.reservedConcurrency ?? 10;
+    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1) {
+      throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
+    }
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const stack = Stack.of(this);
+    const roles: RoleConfig = {
+      defaultRoleArn: props.defaultRole?.roleArn ?? '',
+      rules: (props.roleRules ?? []).map((rule) => rule._toConfig()),
+      clientSelectable: (props.clientSelectableRoles ?? []).map((role) => role.roleArn),
+    };
+
+    this.handler = bundledFunction(this, 'Handler', {
+      bundle: 'delegation',
+      handler: 'handler',
+      description: 'Exchanges OpenID Connect id tokens for AWS credentials through a KMS-signed SAML assertion',
+      timeout: Duration.seconds(10),
+      memorySize: 512,
+      logRetention,
+      reservedConcurrentExecutions: reservedConcurrency,
+      environment: {
+        [DelegationEnv.ISSUERS]: stack.toJsonString(issuers),
+        [DelegationEnv.SAML_ENTITY_ID]: props.identityProvider.entityId,
+        [DelegationEnv.SAML_RECIPIENT]: props.identityProvider.recipient,
+        [DelegationEnv.SAML_PROVIDER_ARN]: props.identityProvider.samlProvider.samlProviderArn,
+        [DelegationEnv.ROLES]: stack.toJsonString(roles),
+        [DelegationEnv.SESSION_TAGS]: stack.toJsonString(sessionTags),
+        [DelegationEnv.SESSION_DURATION_SECONDS]: String(sessionDuration.toSeconds()),
+        [DelegationEnv.SIGNER]: SignerKind.KMS,
+        [DelegationEnv.KMS_KEY_ARN]: props.identityProvider.signingKey.keyArn,
+        [DelegationEnv.ALLOWED_ORIGINS]: stack.toJsonString(allowedOrigins),
+      },
+    });
+    props.identityProvider.grantSign(this.handler);
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.api = new apigateway.RestApi(this, 'Api', {
+      description: 'Token delegation: exchanges an id_token for short-lived AWS credentials',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: props.createApiGatewayCloudWatchRole ?? true,
+      deployOptions: {
+        stageName: props.stageName ?? 'v1',
+        throttlingRateLimit: rateLimit,
+        throttlingBurstLimit: burstLimit,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        // Standard fields only: never bodies or the Authorization header.
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: false,
+        }),
+      },
+      defaultCorsPreflightOptions: allowedOrigins.length > 0 ? {
+        allowOrigins: allowedOrigins,
+        allowMethods: ['POST'],
+        allowHeaders: ['Authorization', 'Content-Type'],
+        allowCredentials: false,
+        maxAge: Duration.hours(1),
+      } : undefined,
+      domainName: props.domainName,
+    });
+
+    const validator = this.api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true });
+    const jsonBody = this.api.addModel('DelegationRequest', {
+      contentType: 'application/json',
+      schema: delegationRequestSchema(),
+    });
+    const delegation = this.api.root.addResource('delegation');
+    const post = delegation.addMethod('POST', new apigateway.LambdaIntegration(this.handler), {
+      requestValidator: validator,
+      requestModels: { 'application/json': jsonBody },
+    });
+    const tokenAuthentication = 'The caller authenticates with the OpenID Connect id_token it exchanges, verified by the handler (issuer, JWKS, audience, expiry); an API Gateway authorizer cannot read the token from the Auth0-style request body, and any OIDC issuer is supported.';
+    acceptNagFindings(post, [
+      { id: 'AwsSolutions-APIG4', reason: tokenAuthentication },
+      { id: 'AwsSolutions-COG4', reason: tokenAuthentication },
+    ]);
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      acceptNagFindings(cloudWatchRole, [{
+        id: 'AwsSolutions-IAM4',
+        reason: 'API Gateway\'s account-level logging role uses the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs, as aws-cdk-lib sets it up.',
+        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
+      }]);
+    }
+    this.url = this.api.urlForPath(delegation.path);
+
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+  }
+
+  /** Number of delegation requests by outcome (`issued`, `invalid_token`, …), from the handler's metrics. */
+  public metricOutcome(outcome: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'TokenDelegation',
+      metricName: 'Requests',
+      dimensionsMap: { Outcome: outcome },
+      statistic: 'Sum',
+      ...options,
+    });
+  }
+}
+
+/**
+ * The JSON body accepted by API Gateway: either form of the HTTP contract, with bounded sizes.
+ * The handler checks the same rules strictly; this refuses obvious garbage before it costs a Lambda call.
+ */
+function delegationRequestSchema(): apigateway.JsonSchema {
+  const text = (maxLength: number): apigateway.JsonSchema => ({ type: apigateway.JsonSchemaType.STRING, maxLength });
+  return {
+    schema: apigateway.JsonSchemaVersion.DRAFT4,
+    title: 'DelegationRequest',
+    type: apigateway.JsonSchemaType.OBJECT,
+    additionalProperties: false,
+    properties: {
+      client_id: text(256),
+      grant_type: text(128),
+      id_token: text(8192),
+      target: text(256),
+      api_type: text(16),
+      scope: text(1024),
+      role: text(2048),
+      principal: text(2048),
+      durationSeconds: { type: apigateway.JsonSchemaType.INTEGER, minimum: MIN_SESSION_SECONDS, maximum: MAX_SESSION_SECONDS },
+    },
+  };
+}

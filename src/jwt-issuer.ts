@@ -1,0 +1,206 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { IssuerConfig } from './delegation-environment';
+
+/** JWS algorithms an issuer may be configured with: asymmetric only, never `none` or HMAC. */
+export enum JwtAlgorithm {
+  RS256 = 'RS256',
+  RS384 = 'RS384',
+  RS512 = 'RS512',
+  PS256 = 'PS256',
+  PS384 = 'PS384',
+  PS512 = 'PS512',
+  ES256 = 'ES256',
+  ES384 = 'ES384',
+  ES512 = 'ES512',
+  EDDSA = 'EdDSA',
+}
+
+/** Verification settings shared by every kind of issuer. */
+export interface JwtIssuerOptions {
+  /**
+   * Algorithms accepted in the token's `alg` header.
+   * @default [JwtAlgorithm.RS256]
+   */
+  readonly algorithms?: JwtAlgorithm[];
+  /**
+   * Claim that holds the user id, which becomes `${saml:sub}` and so the user's S3 prefix.
+   * Only change it to a claim the user cannot edit (not `email`, not a username).
+   * @default 'sub'
+   */
+  readonly subjectClaim?: string;
+  /**
+   * Oldest token accepted, measured from its `iat`.
+   * @default Duration.hours(1)
+   */
+  readonly maxTokenAge?: Duration;
+  /**
+   * Clock skew tolerated for `exp`, `nbf` and `iat`.
+   * @default Duration.seconds(30)
+   */
+  readonly clockTolerance?: Duration;
+  /**
+   * Namespace put before the user id (`<namespace>:<sub>`) so that equal ids of different issuers
+   * never share a prefix. Required, and unique, when several issuers are configured; ignored with
+   * one issuer. Lowercase letters, digits and `-`, at most 32 characters.
+   * @default - no namespace (only valid with a single issuer)
+   */
+  readonly subjectNamespace?: string;
+}
+
+/** An OpenID Connect issuer identified by its URL. */
+export interface OidcIssuerProps extends JwtIssuerOptions {
+  /**
+   * The exact `iss` value of the issuer's id tokens, e.g. `https://tenant.auth0.com/` (mind the
+   * trailing slash: it is compared character by character).
+   */
+  readonly issuerUrl: string;
+  /** Client ids accepted in `aud` (and in `azp` when `aud` holds several values). At least one. */
+  readonly audiences: string[];
+  /**
+   * The issuer's JWKS URL, pinned at synth time and never taken from a token.
+   * Auth0 and Cognito serve it at `<issuer>/.well-known/jwks.json`; others publish it as
+   * `jwks_uri` in their discovery document (Google: `https://www.googleapis.com/oauth2/v3/certs`).
+   * @default - `.well-known/jwks.json` under `issuerUrl`
+   * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
+   */
+  readonly jwksUri?: string;
+}
+
+/** An Amazon Cognito user pool as issuer. */
+export interface CognitoIssuerProps extends JwtIssuerOptions {
+  /** The user pool whose id tokens are accepted. */
+  readonly userPool: cognito.IUserPool;
+  /** App clients whose id tokens are accepted (their ids are the accepted audiences). At least one. */
+  readonly clients: cognito.IUserPoolClient[];
+}
+
+const NAMESPACE = /^[a-z0-9-]{1,32}$/;
+const CLAIM_NAME = /^[\x21-\x7e]{1,256}$/;
+
+/**
+ * An OpenID Connect issuer whose id tokens the delegation endpoint accepts.
+ *
+ * @example
+ * JwtIssuer.oidc({ issuerUrl: 'https://tenant.auth0.com/', audiences: ['CLIENT_ID'] });
+ */
+export class JwtIssuer {
+  /** Any OpenID Connect provider (Auth0, Okta, Entra ID, Google, Keycloak…). */
+  public static oidc(props: OidcIssuerProps): JwtIssuer {
+    if (!Token.isUnresolved(props.issuerUrl)) {
+      if (!isHttpsUrl(props.issuerUrl)) {
+        throw new Error(`JwtIssuer.oidc: issuerUrl must be an https URL, got '${props.issuerUrl}'`);
+      }
+    }
+    const jwksUri = props.jwksUri ?? defaultJwksUri(props.issuerUrl);
+    if (!Token.isUnresolved(jwksUri) && !isHttpsUrl(jwksUri)) {
+      throw new Error(`JwtIssuer.oidc: jwksUri must be an https URL, got '${jwksUri}'`);
+    }
+    return new JwtIssuer(props.issuerUrl, jwksUri, props.audiences, undefined, props);
+  }
+
+  /** An Amazon Cognito user pool: only its id tokens (`token_use` = `id`) are accepted. */
+  public static cognito(props: CognitoIssuerProps): JwtIssuer {
+    const { userPoolId } = props.userPool;
+    const region = Stack.of(props.userPool).region;
+    const issuerUrl = `https://cognito-idp.${region}.${Stack.of(props.userPool).urlSuffix}/${userPoolId}`;
+    const audiences = props.clients.map((client) => client.userPoolClientId);
+    return new JwtIssuer(issuerUrl, `${issuerUrl}/.well-known/jwks.json`, audiences, 'id', props);
+  }
+
+  /** The exact `iss` value accepted. */
+  public readonly issuerUrl: string;
+  /** The pinned JWKS URL. */
+  public readonly jwksUri: string;
+  /** Accepted audiences (client ids). */
+  public readonly audiences: string[];
+  /** Accepted JWS algorithms. */
+  public readonly algorithms: JwtAlgorithm[];
+  /** Claim holding the user id. */
+  public readonly subjectClaim: string;
+  /** Oldest accepted token. */
+  public readonly maxTokenAge: Duration;
+  /** Tolerated clock skew. */
+  public readonly clockTolerance: Duration;
+  /** Namespace of this issuer's subjects, if any. */
+  public readonly subjectNamespace?: string;
+  private readonly tokenUse?: string;
+
+  private constructor(
+    issuerUrl: string,
+    jwksUri: string,
+    audiences: string[],
+    tokenUse: string | undefined,
+    options: JwtIssuerOptions,
+  ) {
+    if (audiences.length === 0) {
+      throw new Error(`JwtIssuer ${issuerUrl}: at least one audience (client id) is required`);
+    }
+    for (const audience of audiences) {
+      if (!Token.isUnresolved(audience) && audience.trim() === '') {
+        throw new Error(`JwtIssuer ${issuerUrl}: audiences must not be empty strings`);
+      }
+    }
+    const algorithms = options.algorithms ?? [JwtAlgorithm.RS256];
+    if (algorithms.length === 0) {
+      throw new Error(`JwtIssuer ${issuerUrl}: at least one algorithm is required`);
+    }
+    const subjectClaim = options.subjectClaim ?? 'sub';
+    if (!CLAIM_NAME.test(subjectClaim)) {
+      throw new Error(`JwtIssuer ${issuerUrl}: subjectClaim must be a non-empty claim name without spaces`);
+    }
+    const maxTokenAge = options.maxTokenAge ?? Duration.hours(1);
+    if (!maxTokenAge.isUnresolved() && maxTokenAge.toSeconds() < 1) {
+      throw new Error(`JwtIssuer ${issuerUrl}: maxTokenAge must be at least one second`);
+    }
+    const clockTolerance = options.clockTolerance ?? Duration.seconds(30);
+    if (!clockTolerance.isUnresolved() && clockTolerance.toSeconds() > 300) {
+      throw new Error(`JwtIssuer ${issuerUrl}: clockTolerance must be at most 5 minutes`);
+    }
+    if (options.subjectNamespace !== undefined && !NAMESPACE.test(options.subjectNamespace)) {
+      throw new Error(
+        `JwtIssuer ${issuerUrl}: subjectNamespace must be 1-32 lowercase letters, digits or '-', got '${options.subjectNamespace}'`,
+      );
+    }
+    this.issuerUrl = issuerUrl;
+    this.jwksUri = jwksUri;
+    this.audiences = [...audiences];
+    this.algorithms = [...new Set(algorithms)];
+    this.subjectClaim = subjectClaim;
+    this.maxTokenAge = maxTokenAge;
+    this.clockTolerance = clockTolerance;
+    this.subjectNamespace = options.subjectNamespace;
+    this.tokenUse = tokenUse;
+  }
+
+  /**
+   * The handler's configuration for this issuer.
+   * @internal
+   */
+  public _toConfig(namespaced: boolean): IssuerConfig {
+    return {
+      issuer: this.issuerUrl,
+      jwksUri: this.jwksUri,
+      audiences: this.audiences,
+      algorithms: this.algorithms,
+      subjectClaim: this.subjectClaim,
+      namespace: namespaced ? this.subjectNamespace ?? '' : '',
+      maxTokenAgeSeconds: this.maxTokenAge.toSeconds(),
+      clockToleranceSeconds: this.clockTolerance.toSeconds(),
+      ...(this.tokenUse ? { tokenUse: this.tokenUse } : {}),
+    };
+  }
+}
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.hostname !== '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+function defaultJwksUri(issuerUrl: string): string {
+  return issuerUrl.endsWith('/') ? `${issuerUrl}.well-known/jwks.json` : `${issuerUrl}/.well-known/jwks.json`;
+}

@@ -1,0 +1,61 @@
+import { Token } from 'aws-cdk-lib';
+import { SessionTagConfig } from './delegation-environment';
+
+/** Options of a session tag taken from a claim. */
+export interface SessionTagOptions {
+  /**
+   * Whether a token without the claim is refused. When false, the tag is left out for such tokens.
+   * @default false
+   */
+  readonly required?: boolean;
+}
+
+// AWS's rules for tag keys: 1-128 characters of letters, separators, digits and `_ . : / = + - @`.
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+/**
+ * A session tag (`aws:PrincipalTag/<key>`) whose value comes from a verified claim, for
+ * attribute-based access control in the role's policies.
+ *
+ * Keys are fixed here; values come only from the mapped claim and are checked against AWS's rules
+ * before anything is signed.
+ *
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
+ * @example
+ * SessionTag.fromClaim('department', 'custom:department');
+ */
+export class SessionTag {
+  /** A tag named `key` whose value is the string claim `claim`. */
+  public static fromClaim(key: string, claim: string, options: SessionTagOptions = {}): SessionTag {
+    return new SessionTag(key, claim, options.required ?? false);
+  }
+
+  /** The tag key. */
+  public readonly key: string;
+  /** The claim the value comes from. */
+  public readonly claim: string;
+  /** Whether the claim must be present. */
+  public readonly required: boolean;
+
+  private constructor(key: string, claim: string, required: boolean) {
+    if (!Token.isUnresolved(key)) {
+      if (!TAG_KEY.test(key)) {
+        throw new Error(`SessionTag: key '${key}' must be 1-128 letters, digits, spaces or _.:/=+-@`);
+      }
+      if (key.toLowerCase().startsWith('aws:')) {
+        throw new Error(`SessionTag: key '${key}' must not start with 'aws:'`);
+      }
+    }
+    if (!Token.isUnresolved(claim) && (claim.length === 0 || /\s/.test(claim))) {
+      throw new Error(`SessionTag '${key}': claim must be a non-empty claim name without spaces`);
+    }
+    this.key = key;
+    this.claim = claim;
+    this.required = required;
+  }
+
+  /** @internal */
+  public _toConfig(): SessionTagConfig {
+    return { key: this.key, claim: this.claim, required: this.required };
+  }
+}

@@ -1,0 +1,93 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { TokenDelegation, UserPrefixAccess } from '../src';
+import { auth0Issuer, testStack } from './support/stacks';
+
+describe('TokenDelegation', () => {
+  test('creates a private, encrypted, TLS-only, retained bucket with CORS for the app origins', () => {
+    const stack = testStack();
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], allowedOrigins: ['https://app.example.com'] });
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+        },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        CorsConfiguration: {
+          CorsRules: [Match.objectLike({ AllowedOrigins: ['https://app.example.com'], AllowedMethods: Match.arrayWith(['GET', 'PUT']) })],
+        },
+      },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Effect: 'Deny',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        })]),
+      },
+    });
+    expect(delegation.bucket).toBeInstanceOf(s3.Bucket);
+  });
+
+  test('no bucket CORS without origins', () => {
+    const stack = testStack();
+    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()] });
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', { CorsConfiguration: Match.absent() });
+  });
+
+  test('uses the given bucket and creates none', () => {
+    const stack = testStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Existing', 'existing-bucket');
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], bucket, access: UserPrefixAccess.READ });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    expect(delegation.bucket).toBe(bucket);
+    const statements = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(statements).toContain('arn:');
+    expect(statements).toContain(':s3:::existing-bucket/users/${saml:sub}/*');
+    expect(statements).not.toContain('s3:PutObject');
+  });
+
+  test('uses the given signing key and creates none', () => {
+    const stack = testStack();
+    const signingKey = new kms.Key(stack, 'Mine', { keySpec: kms.KeySpec.RSA_3072, keyUsage: kms.KeyUsage.SIGN_VERIFY });
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], signingKey });
+    Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
+    expect(delegation.identityProvider.signingKey).toBe(signingKey);
+  });
+
+  test('the session duration is the role\'s maximum and the handler\'s default', () => {
+    const stack = testStack();
+    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], sessionDuration: Duration.hours(2) });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Role', { MaxSessionDuration: 7200 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DELEGATION_SESSION_DURATION_SECONDS: '7200' }) },
+    });
+  });
+
+  test('a regional recipient reaches both the trust policy and the handler', () => {
+    const stack = testStack();
+    const recipient = 'https://eu-west-1.signin.aws.amazon.com/saml';
+    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], recipient });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Condition: { StringEquals: Match.objectLike({ 'SAML:aud': recipient }) } })] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DELEGATION_SAML_RECIPIENT: recipient }) },
+    });
+  });
+
+  test('exposes the endpoint URL, role, provider and bucket', () => {
+    const stack = testStack();
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()] });
+    expect(JSON.stringify(stack.resolve(delegation.endpointUrl))).toContain('/delegation');
+    expect(delegation.role.roleArn).toBeDefined();
+    expect(delegation.identityProvider.samlProvider.samlProviderArn).toBeDefined();
+  });
+});
