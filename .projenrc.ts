@@ -59,6 +59,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/integ-runner@^2.197.0',
     'aws-cdk@^2.1100.0',
     'fast-check@^4.3.0',
+    // Test bed and benchmarks only: an independent in-process SAML verifier for the loopback STS,
+    // the browser test's driver (Debian's chromium), the load generator, and the xml-crypto + xmldom
+    // signing path that the benchmark compares the canonical emitter against.
+    '@node-saml/node-saml@^5.1.0',
+    'xml-crypto@^6.1.0',
+    '@xmldom/xmldom@^0.9.8',
+    'playwright-core@^1.56.0',
+    'autocannon@^8.0.0',
+    '@types/autocannon@^7.12.7',
   ],
 
   eslintOptions: {
