@@ -75,6 +75,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'lambda', 'local', 'examples', 'projenrc', 'scripts'],
   },
   jestOptions: {
+    // Tests never re-baseline anything.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       // jose 6 ships ESM only; let ts-jest transpile it for the unit tests of lambda/.
@@ -101,6 +103,9 @@ for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/',
 
 // npm ci on a fresh clone: unrs-resolver 1.13 lists platform bindings this registry does not carry.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
+// Every jsii warning (reserved words in another language included) fails the build.
+project.compileTask.reset('jsii --fail-on-warnings');
 
 // ts-jest also transpiles jose's .js files.
 project.jest?.config && Object.assign(project.jest.config, {
