@@ -152,6 +152,11 @@ project.addTask('synth:example', {
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
 });
 
+project.addTask('docs:diagram', {
+  description: 'Render docs/architecture.svg from docs/architecture.dot (needs Graphviz)',
+  exec: 'dot -Tsvg docs/architecture.dot -o docs/architecture.svg',
+});
+
 // Generates the Python, Java, .NET and Go sources from the jsii assembly, so CI catches a jsii
 // regression in any language although only the npm package can be packed on this machine.
 project.addTask('package:code-only', {

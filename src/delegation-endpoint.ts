@@ -99,7 +99,8 @@ export interface DelegationEndpointProps {
   readonly stageName?: string;
 }
 
-const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+// https origins, and plain http only for local development hosts (the handler applies the same rule).
+const ORIGIN = /^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d{1,5})?$/;
 const MIN_SESSION_SECONDS = 900;
 const MAX_SESSION_SECONDS = 43_200;
 
@@ -132,11 +133,17 @@ export class DelegationEndpoint extends Construct {
     const allowedOrigins = props.allowedOrigins ?? [];
     for (const origin of allowedOrigins) {
       if (!Token.isUnresolved(origin) && !ORIGIN.test(origin)) {
-        throw new Error(`allowedOrigins: '${origin}' is not an exact origin such as https://app.example.com (no path, no '*')`);
+        throw new Error(`allowedOrigins: '${origin}' is not an exact https origin such as https://app.example.com (no path, no '*'; http only for localhost)`);
       }
     }
     if (!props.defaultRole && (props.roleRules ?? []).length === 0) {
       throw new Error('Give a defaultRole or at least one roleRule: otherwise no user can receive credentials');
+    }
+    const availableRoles = [props.defaultRole, ...(props.roleRules ?? []).map((rule) => rule.role)];
+    for (const role of props.clientSelectableRoles ?? []) {
+      if (!availableRoles.includes(role)) {
+        throw new Error(`clientSelectableRoles: ${role.node.path} is neither the defaultRole nor the role of a roleRule, so no user could ever receive it`);
+      }
     }
     const rateLimit = props.throttlingRateLimit ?? 50;
     const burstLimit = props.throttlingBurstLimit ?? 100;

@@ -235,8 +235,9 @@ describe('DelegationEndpoint', () => {
       ['no issuers', { issuers: [] }, /At least one issuer/],
       ['a session shorter than 15 minutes', { sessionDuration: Duration.minutes(10) }, /sessionDuration must be between/],
       ['a session longer than 12 hours', { sessionDuration: Duration.hours(13) }, /sessionDuration must be between/],
-      ['a wildcard origin', { allowedOrigins: ['*'] }, /not an exact origin/],
-      ['an origin with a path', { allowedOrigins: ['https://app.example.com/'] }, /not an exact origin/],
+      ['a wildcard origin', { allowedOrigins: ['*'] }, /not an exact https origin/],
+      ['an origin with a path', { allowedOrigins: ['https://app.example.com/'] }, /not an exact https origin/],
+      ['a plain http origin that is not local', { allowedOrigins: ['http://app.example.com'] }, /not an exact https origin/],
       ['zero reserved concurrency', { reservedConcurrency: 0 }, /reservedConcurrency/],
       ['a negative rate limit', { throttlingRateLimit: -1 }, /throttlingRateLimit/],
       ['two issuers without namespaces', {
@@ -262,6 +263,16 @@ describe('DelegationEndpoint', () => {
       }, /must be unique/],
     ])('%s', (_, props, message) => {
       expect(() => endpoint(props)).toThrow(message);
+    });
+
+    test('a client-selectable role that no rule or default makes available', () => {
+      const stack = testStack();
+      const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
+      const user = new DelegationRole(stack, 'User', { identityProvider });
+      const other = new DelegationRole(stack, 'Other', { identityProvider });
+      expect(() => new DelegationEndpoint(stack, 'E', {
+        identityProvider, issuers: [auth0Issuer()], defaultRole: user.role, clientSelectableRoles: [other.role],
+      })).toThrow(/neither the defaultRole nor the role of a roleRule/);
     });
 
     test('neither a default role nor a rule', () => {
