@@ -1,4 +1,5 @@
 import { Duration, Lazy } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { JwtIssuer, RoleRule, SessionTag } from '../src';
 import { testStack } from './support/stacks';
@@ -17,8 +18,13 @@ describe('JwtIssuer', () => {
 
   test('oidc uses the given JWKS URL and settings', () => {
     const issuer = JwtIssuer.oidc({
-      issuerUrl: 'https://accounts.google.com', audiences: ['c'], jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
-      maxTokenAge: Duration.minutes(5), clockTolerance: Duration.seconds(5), subjectClaim: 'oid', subjectNamespace: 'google',
+      issuerUrl: 'https://accounts.google.com',
+      audiences: ['c'],
+      jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
+      maxTokenAge: Duration.minutes(5),
+      clockTolerance: Duration.seconds(5),
+      subjectClaim: 'oid',
+      subjectNamespace: 'google',
     });
     expect(issuer.jwksUri).toBe('https://www.googleapis.com/oauth2/v3/certs');
     expect(issuer.maxTokenAge.toSeconds()).toBe(300);
@@ -50,7 +56,7 @@ describe('JwtIssuer', () => {
 
   test('cognito refuses a pool without clients', () => {
     const stack = testStack();
-    const pool = new (require('aws-cdk-lib/aws-cognito').UserPool)(stack, 'Pool');
+    const pool = new cognito.UserPool(stack, 'Pool');
     expect(() => JwtIssuer.cognito({ userPool: pool, clients: [] })).toThrow(/at least one audience/);
   });
 });

@@ -113,7 +113,8 @@ describe('DelegationEndpoint', () => {
     const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
     const role = new DelegationRole(stack, 'R', { identityProvider });
     new DelegationEndpoint(stack, 'Endpoint', {
-      identityProvider, defaultRole: role.role,
+      identityProvider,
+      defaultRole: role.role,
       issuers: [
         JwtIssuer.cognito({ userPool: pool, clients: [client], subjectNamespace: 'cognito' }),
         JwtIssuer.oidc({ issuerUrl: 'https://tenant.eu.auth0.com/', audiences: ['A'], subjectNamespace: 'auth0', algorithms: [JwtAlgorithm.RS256, JwtAlgorithm.ES256] }),
@@ -151,8 +152,11 @@ describe('DelegationEndpoint', () => {
 
   test('given throttling, concurrency, retention and stage name are used', () => {
     const { template } = endpoint({
-      throttlingRateLimit: 5, throttlingBurstLimit: 7, reservedConcurrency: 3,
-      logRetention: logs.RetentionDays.ONE_YEAR, stageName: 'prod',
+      throttlingRateLimit: 5,
+      throttlingBurstLimit: 7,
+      reservedConcurrency: 3,
+      logRetention: logs.RetentionDays.ONE_YEAR,
+      stageName: 'prod',
     });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
@@ -198,7 +202,9 @@ describe('DelegationEndpoint', () => {
     const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
     const role = new DelegationRole(stack, 'R', { identityProvider });
     new DelegationEndpoint(stack, 'Endpoint', {
-      identityProvider, defaultRole: role.role, issuers: [auth0Issuer()],
+      identityProvider,
+      defaultRole: role.role,
+      issuers: [auth0Issuer()],
       domainName: {
         domainName: 'auth.example.com',
         certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc'),
@@ -218,7 +224,8 @@ describe('DelegationEndpoint', () => {
     const admin = new DelegationRole(stack, 'Admin', { identityProvider });
     const editor = new DelegationRole(stack, 'Editor', { identityProvider });
     new DelegationEndpoint(stack, 'Endpoint', {
-      identityProvider, issuers: [auth0Issuer()],
+      identityProvider,
+      issuers: [auth0Issuer()],
       roleRules: [RoleRule.claimContains('groups', 'admin', admin.role), RoleRule.claimEquals('tier', 'editor', editor.role)],
       clientSelectableRoles: [admin.role],
     });

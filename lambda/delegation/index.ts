@@ -1,1 +1,155 @@
-export async function handler(): Promise<void> { throw new Error("not implemented"); }
+import type { STSClient } from '@aws-sdk/client-sts';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { decideGrant } from './claims';
+import { loadConfig, type DelegationConfig } from './config';
+import { corsHeaders, errorResponse, requestOrigin, serverError, successResponse } from './http';
+import { TokenVerifier } from './jwt';
+import { parseDelegationRequest } from './request';
+import { buildSignedSamlResponse } from './saml';
+import { createKmsClient, kmsSignerWithinDeadline } from './signing';
+import { assumeRoleWithSaml, createStsClient } from './sts';
+import { coldStartFailureLine, requestLogLine, writeLogLine } from './telemetry';
+import { DelegationError } from './types';
+import { DelegationEnv } from '../../src/delegation-environment';
+import { KmsSigner } from '../shared/kms-signer';
+import { PemSigner } from '../shared/pem-signer';
+import type { Signer } from '../shared/signer';
+
+/** The entityID of AWS as a SAML service provider, the Audience identity providers in the field send. */
+const AWS_SP_ENTITY_ID = 'urn:amazon:webservices';
+/** Time kept back from Lambda's remaining time to log and answer after the last dependency call. */
+const ANSWER_MARGIN_MS = 500;
+/** Budget per request when no Lambda context tells the remaining time (local runs). */
+const DEFAULT_BUDGET_MS = 8000;
+/** One JWKS fetch may take this long, leaving most of a 10 s function's time to KMS and STS. */
+const JWKS_TIMEOUT_MS = 2000;
+
+/** Everything built once per container and reused by every request. */
+interface Runtime {
+  readonly config: DelegationConfig;
+  readonly verifier: TokenVerifier;
+  readonly sts: STSClient;
+  readonly signer: Signer;
+  /** KMS signatures are bounded by the request's deadline and their failures answered with 503. */
+  readonly signerIsKms: boolean;
+  readonly audiences: readonly string[];
+}
+
+function createSigner(config: DelegationConfig, region: string): Signer {
+  const signer = config.signer;
+  if (signer.kind === 'kms') {
+    return new KmsSigner(signer.kmsKeyArn, createKmsClient({ region }));
+  }
+  if ('signingKeyPem' in signer) {
+    return new PemSigner(signer.signingKeyPem);
+  }
+  throw new Error(`${DelegationEnv.SIGNING_KEY_SECRET_ARN}: is not supported yet; put the PEM key in ${DelegationEnv.SIGNING_KEY_PEM} or use the kms signer`);
+}
+
+function createRuntime(env: NodeJS.ProcessEnv): Runtime {
+  const config = loadConfig(env);
+  const region = env.AWS_REGION?.trim();
+  if (!region) {
+    throw new Error('AWS_REGION: is required (Lambda sets it; set it for local runs)');
+  }
+  return {
+    config,
+    verifier: new TokenVerifier([...config.issuers], { timeoutMs: JWKS_TIMEOUT_MS }),
+    sts: createStsClient({ region }),
+    signer: createSigner(config, region),
+    signerIsKms: config.signer.kind === 'kms',
+    audiences: [...new Set([AWS_SP_ENTITY_ID, config.samlRecipient])],
+  };
+}
+
+/** A configuration error fails the cold start, logged as one JSON line (without secrets) and rethrown so Lambda reports it. */
+function initialise(): Runtime {
+  try {
+    return createRuntime(process.env);
+  } catch (error) {
+    writeLogLine(coldStartFailureLine(error, Date.now()));
+    throw error;
+  }
+}
+
+const runtime = initialise();
+
+/** Epoch milliseconds by which every dependency call of this request must have finished. */
+function deadlineFor(startedAt: number, context: Partial<Context> | undefined): number {
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_BUDGET_MS + ANSWER_MARGIN_MS;
+  return startedAt + remaining - ANSWER_MARGIN_MS;
+}
+
+interface RequestFacts {
+  form?: string;
+  issuer?: string;
+  subject?: string;
+  roleArn?: string;
+}
+
+/** The API Gateway request id, read defensively: it only labels the log line. */
+function apiRequestIdOf(event: APIGatewayProxyEvent | undefined): string | undefined {
+  const requestId: unknown = event?.requestContext?.requestId;
+  return typeof requestId === 'string' ? requestId : undefined;
+}
+
+/** `POST /delegation`: verify the id token, decide the grant, sign a SAML assertion, exchange it at STS. */
+export async function handler(event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> {
+  const startedAt = Date.now();
+  const deadline = deadlineFor(startedAt, context);
+  const { config } = runtime;
+  const facts: RequestFacts = {};
+  let cors: Record<string, string> = {};
+  let response: APIGatewayProxyResult;
+  let outcome = 'issued';
+  let reason = 'issued';
+  let unexpected: unknown;
+
+  try {
+    cors = corsHeaders(requestOrigin(event), config.allowedOrigins);
+    const request = parseDelegationRequest(event);
+    facts.form = request.form;
+    const token = await runtime.verifier.verify(request.idToken);
+    facts.issuer = token.issuer;
+    const grant = decideGrant(token, request, config);
+    facts.subject = grant.subject;
+    facts.roleArn = grant.roleArn;
+    const signer = runtime.signerIsKms ? kmsSignerWithinDeadline(runtime.signer, deadline) : runtime.signer;
+    const samlResponse = await buildSignedSamlResponse({
+      issuer: config.samlEntityId,
+      recipient: config.samlRecipient,
+      audiences: runtime.audiences,
+      providerArn: config.providerArn,
+      grant,
+      now: new Date(),
+      lifetimeSeconds: config.assertionLifetimeSeconds,
+    }, signer);
+    const result = await assumeRoleWithSaml(runtime.sts, {
+      roleArn: grant.roleArn,
+      providerArn: config.providerArn,
+      samlResponseBase64: Buffer.from(samlResponse, 'utf8').toString('base64'),
+      durationSeconds: grant.durationSeconds,
+    }, { deadline });
+    response = successResponse(result, cors);
+  } catch (error) {
+    const failure = error instanceof DelegationError ? error : serverError();
+    if (!(error instanceof DelegationError)) {
+      unexpected = error;
+    }
+    outcome = failure.code;
+    reason = failure.reason;
+    response = errorResponse(failure, cors);
+  }
+
+  writeLogLine(requestLogLine({
+    requestId: context?.awsRequestId ?? apiRequestIdOf(event) ?? 'unknown',
+    apiRequestId: apiRequestIdOf(event),
+    ...facts,
+    outcome,
+    reason,
+    status: response.statusCode,
+    durationMs: Date.now() - startedAt,
+    error: unexpected,
+  }, config.metricsNamespace, Date.now()));
+  return response;
+}

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { MIN_SESSION_DURATION_SECONDS, type DelegationConfig } from './config';
+import { DelegationError, type DelegationGrant, type DelegationRequest, type VerifiedToken } from './types';
+import type { RoleRuleConfig } from '../../src/delegation-environment';
+
+/**
+ * Characters a subject may contain: enough for Auth0 (`auth0|5f…`, `google-oauth2|1…`), Google and
+ * Entra numeric or base64url ids, Cognito UUIDs and Okta ids, and nothing that could widen an IAM
+ * resource (`/ * ? $ { }`), break XML, or split `<namespace>:<subject>` (`:`).
+ */
+export const SUBJECT_PATTERN = /^[A-Za-z0-9._@|+=-]{1,128}$/;
+/** AWS RoleSessionName and SourceIdentity: `[A-Za-z0-9_=,.@+-]{2,64}`. */
+export const AWS_SESSION_NAME_PATTERN = /^[A-Za-z0-9_=,.@+-]{2,64}$/;
+/** AWS session tag values: at most 256 characters of letters, spaces, digits and `_.:/=+-@`. */
+export const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+export const MAX_TAG_VALUE_CHARS = 256;
+
+const SESSION_NAME_DISALLOWED = /[^A-Za-z0-9_=,.@+-]/gu;
+const SESSION_NAME_MAX = 64;
+/** Hex digits of SHA-256 kept in a derived name: 96 bits. */
+const HASH_CHARS = 24;
+/** Marks a derived name; a subject kept as-is never ends like this, so kept and derived names never meet. */
+const HASHED_SUFFIX = new RegExp(`=[0-9a-f]{${HASH_CHARS}}$`);
+
+function accessDenied(reason: string, description: string): DelegationError {
+  return new DelegationError(403, 'access_denied', description, {}, reason);
+}
+
+function badRequest(reason: string, description: string): DelegationError {
+  return new DelegationError(400, 'invalid_request', description, {}, reason);
+}
+
+/**
+ * The server's decision for a verified token: subject (namespaced when several issuers are configured),
+ * role, RoleSessionName/SourceIdentity, session tags and duration. Throws DelegationError 400 or 403.
+ */
+export function decideGrant(token: VerifiedToken, request: DelegationRequest, config: DelegationConfig): DelegationGrant {
+  checkClientId(token, request);
+  if (request.requestedPrincipalArn !== undefined && request.requestedPrincipalArn !== config.providerArn) {
+    throw accessDenied('principal_not_allowed', 'The requested principal is not this endpoint\'s SAML provider');
+  }
+  const subject = subjectOf(token);
+  const sessionName = awsSessionNameFor(subject);
+  return {
+    subject,
+    roleArn: chooseRole(token.claims, request.requestedRoleArn, config),
+    roleSessionName: sessionName,
+    sourceIdentity: sessionName,
+    sessionTags: sessionTagsOf(token.claims, config),
+    durationSeconds: durationOf(request.requestedDurationSeconds, config.sessionDurationSeconds),
+  };
+}
+
+/** A claim of the verified payload, ignoring inherited properties such as `constructor`. */
+function claim(claims: Readonly<Record<string, unknown>>, name: string): unknown {
+  return Object.hasOwn(claims, name) ? claims[name] : undefined;
+}
+
+/** The Auth0 legacy `client_id` must be one of the token's audiences (which jose already matched against ours). */
+function checkClientId(token: VerifiedToken, request: DelegationRequest): void {
+  if (request.clientId === undefined) return;
+  const aud = claim(token.claims, 'aud');
+  const audiences = Array.isArray(aud) ? aud : [aud];
+  if (!audiences.includes(request.clientId)) {
+    throw badRequest('client_id_mismatch', 'client_id is not an audience of the id_token');
+  }
+}
+
+/** `<namespace>:<subject>` or `<subject>`; neither part can contain `:`, so subjects of different issuers never collide. */
+function subjectOf(token: VerifiedToken): string {
+  const value = claim(token.claims, token.subjectClaim);
+  if (typeof value !== 'string' || value === '') {
+    throw accessDenied('subject_missing', 'The token has no usable subject');
+  }
+  if (!SUBJECT_PATTERN.test(value) || value === '.' || value === '..') {
+    throw accessDenied('subject_charset', 'The token subject contains characters that are not allowed');
+  }
+  return token.namespace === '' ? value : `${token.namespace}:${value}`;
+}
+
+/**
+ * Derives RoleSessionName and SourceIdentity (`[A-Za-z0-9_=,.@+-]{2,64}`) from a subject, deterministically
+ * and injectively in practice:
+ * - a subject that already fits, and does not end like a derived name, is used as is (readable in CloudTrail);
+ * - otherwise every disallowed character becomes `_`, the result is cut to 39 characters and
+ *   `=` plus the first 24 hex digits of SHA-256(subject) (96 bits) are appended.
+ * Two different subjects therefore share a name only if SHA-256 collides on 96 bits; kept names and
+ * derived names never meet because only derived names end in `=` + 24 hex digits. The result
+ * never contains `:` and so never starts with `aws:`.
+ */
+export function awsSessionNameFor(subject: string): string {
+  if (AWS_SESSION_NAME_PATTERN.test(subject) && !HASHED_SUFFIX.test(subject)) {
+    return subject;
+  }
+  const readable = subject.replace(SESSION_NAME_DISALLOWED, '_').slice(0, SESSION_NAME_MAX - HASH_CHARS - 1);
+  return `${readable}=${createHash('sha256').update(subject, 'utf8').digest('hex').slice(0, HASH_CHARS)}`;
+}
+
+function ruleMatches(claims: Readonly<Record<string, unknown>>, rule: RoleRuleConfig): boolean {
+  const value = claim(claims, rule.claim);
+  if (rule.match === 'equals') {
+    return typeof value === 'string' && value === rule.value;
+  }
+  return Array.isArray(value) && value.some((member) => typeof member === 'string' && member === rule.value);
+}
+
+/**
+ * Roles available to the user are the default role and the roles of every matching rule; the server picks
+ * the first matching rule's role, else the default. A role the client names must be client-selectable
+ * and available, compared as exact strings.
+ */
+function chooseRole(claims: Readonly<Record<string, unknown>>, requestedRoleArn: string | undefined, config: DelegationConfig): string {
+  const { defaultRoleArn, rules, clientSelectable } = config.roles;
+  const matchedRoles = rules.filter((rule) => ruleMatches(claims, rule)).map((rule) => rule.roleArn);
+  const available = defaultRoleArn === '' ? matchedRoles : [...matchedRoles, defaultRoleArn];
+  if (requestedRoleArn !== undefined) {
+    if (!clientSelectable.includes(requestedRoleArn) || !available.includes(requestedRoleArn)) {
+      throw accessDenied('role_not_allowed', 'The requested role is not allowed for this user');
+    }
+    return requestedRoleArn;
+  }
+  const chosen = available[0];
+  if (chosen === undefined) {
+    throw accessDenied('no_role', 'No role is available for this user');
+  }
+  return chosen;
+}
+
+/**
+ * Session tags from the mapped claims. A claim value may be a string or a finite number (written in
+ * JavaScript's shortest form, e.g. `42`, `1.5`); booleans, arrays, objects and null are refused, as is
+ * any value outside AWS's tag rules, so a request never gets part of its tags.
+ */
+function sessionTagsOf(claims: Readonly<Record<string, unknown>>, config: DelegationConfig): Array<{ key: string; value: string }> {
+  const tags: Array<{ key: string; value: string }> = [];
+  for (const tag of config.sessionTags) {
+    const raw = claim(claims, tag.claim);
+    if (raw === undefined) {
+      if (tag.required) {
+        throw accessDenied('tag_missing', `The token lacks the claim for session tag "${tag.key}"`);
+      }
+      continue;
+    }
+    const value = typeof raw === 'string' ? raw : typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : undefined;
+    // Length in UTF-16 units, the stricter of the two ways to count "characters", so AWS accepts whatever passes here.
+    if (value === undefined || value.length > MAX_TAG_VALUE_CHARS || !TAG_VALUE_PATTERN.test(value)) {
+      throw accessDenied('tag_invalid', `The claim for session tag "${tag.key}" is not a valid AWS tag value`);
+    }
+    tags.push({ key: tag.key, value });
+  }
+  return tags;
+}
+
+/** The server default, or a shorter whole number of seconds of at least 900 that the client asked for. */
+function durationOf(requested: number | undefined, defaultSeconds: number): number {
+  if (requested === undefined) return defaultSeconds;
+  if (!Number.isInteger(requested) || requested < MIN_SESSION_DURATION_SECONDS || requested > defaultSeconds) {
+    throw badRequest('duration_out_of_range', `durationSeconds must be an integer between ${MIN_SESSION_DURATION_SECONDS} and ${defaultSeconds}`);
+  }
+  return requested;
+}

@@ -1,0 +1,111 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { AssumeRoleWithSamlResult } from './sts';
+import { DelegationError } from './types';
+
+/**
+ * Maps results and errors to API Gateway proxy responses: JSON bodies in the shapes Auth0's `/delegation`
+ * used, headers that keep credentials out of every cache, and CORS only for configured origins.
+ */
+
+/** The 200 body: STS's own shape, as Auth0 returned it. */
+export interface DelegationSuccessBody {
+  readonly Credentials: {
+    readonly AccessKeyId: string;
+    readonly SecretAccessKey: string;
+    readonly SessionToken: string;
+    /** ISO 8601, e.g. `2026-11-23T10:00:00.000Z`. */
+    readonly Expiration: string;
+  };
+  readonly AssumedRoleUser: { readonly Arn: string; readonly AssumedRoleId: string };
+  readonly Subject?: string;
+  readonly SubjectType?: string;
+  readonly Issuer?: string;
+  readonly Audience?: string;
+  readonly NameQualifier?: string;
+  readonly SourceIdentity?: string;
+}
+
+/** The body of every error: OAuth 2.0 style. */
+export interface DelegationErrorBody {
+  readonly error: string;
+  readonly error_description: string;
+}
+
+const BASE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'application/json',
+  'Cache-Control': 'no-store',
+  'Pragma': 'no-cache',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+/** Headers a browser script may read on a cross-origin answer besides the CORS-safelisted ones. */
+const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate';
+
+const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
+
+/** The request's `Origin` header, or undefined when absent or sent more than once. */
+export function requestOrigin(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>): string | undefined {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (name.toLowerCase() === 'origin' && typeof value === 'string') {
+      values.push(value);
+    }
+  }
+  for (const [name, list] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (name.toLowerCase() === 'origin' && Array.isArray(list) && list.length > 1) {
+      return undefined;
+    }
+  }
+  return values.length === 1 ? values[0] : undefined;
+}
+
+/** CORS headers for an origin that is exactly one of the allowed ones; nothing for any other (never `*`, never credentials). */
+export function corsHeaders(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
+  if (origin === undefined || !allowedOrigins.includes(origin)) {
+    return {};
+  }
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Expose-Headers': EXPOSED_HEADERS,
+    'Vary': 'Origin',
+  };
+}
+
+function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string>): APIGatewayProxyResult {
+  return { statusCode, headers: { ...headers, ...BASE_HEADERS }, body: JSON.stringify(body) };
+}
+
+/** The 200 answer carrying the STS credentials. */
+export function successResponse(result: AssumeRoleWithSamlResult, cors: Record<string, string>): APIGatewayProxyResult {
+  const body: DelegationSuccessBody = {
+    Credentials: {
+      AccessKeyId: result.Credentials.AccessKeyId,
+      SecretAccessKey: result.Credentials.SecretAccessKey,
+      SessionToken: result.Credentials.SessionToken,
+      Expiration: result.Credentials.Expiration.toISOString(),
+    },
+    AssumedRoleUser: { Arn: result.AssumedRoleUser.Arn, AssumedRoleId: result.AssumedRoleUser.AssumedRoleId },
+    Subject: result.Subject,
+    SubjectType: result.SubjectType,
+    Issuer: result.Issuer,
+    Audience: result.Audience,
+    NameQualifier: result.NameQualifier,
+    SourceIdentity: result.SourceIdentity,
+  };
+  return jsonResponse(200, body, cors);
+}
+
+/** The answer for a {@link DelegationError}: its status, its headers, and `WWW-Authenticate` on every 401. */
+export function errorResponse(error: DelegationError, cors: Record<string, string>): APIGatewayProxyResult {
+  const headers: Record<string, string> = { ...cors, ...error.headers };
+  if (error.status === 401 && !Object.keys(headers).some((name) => name.toLowerCase() === 'www-authenticate')) {
+    headers['WWW-Authenticate'] = INVALID_TOKEN_CHALLENGE;
+  }
+  const body: DelegationErrorBody = { error: error.code, error_description: error.description };
+  return jsonResponse(error.status, body, headers);
+}
+
+/** The error a bug turns into: 500 with a generic description and nothing of the failure itself. */
+export function serverError(): DelegationError {
+  return new DelegationError(500, 'server_error', 'The delegation service failed unexpectedly', {}, 'unexpected_error');
+}
