@@ -3,8 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { AWS_SAML_AUDIENCE, DEFAULT_SAML_RECIPIENT } from './private/saml-constants';
-import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
 import { samlIdpMetadataXml } from './private/saml-metadata';
+import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
 
 
 /** Properties of a {@link DelegationIdentityProvider}. */

@@ -1,5 +1,5 @@
-import { App, Stack } from 'aws-cdk-lib';
 import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { App, Stack } from 'aws-cdk-lib';
 import { JwtIssuer, TokenDelegation } from '../src';
 
 // Deploys the whole unit and checks what can be checked without a user's id token: IAM holds the

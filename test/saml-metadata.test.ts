@@ -1,8 +1,5 @@
 import { generateKeyPairSync, X509Certificate, type KeyPairKeyObjectResult } from 'node:crypto';
 import { Aws, Lazy, Stack, Token } from 'aws-cdk-lib';
-import { buildSelfSignedCertificate } from '../lambda/certificate/certificate';
-import { PemSigner } from '../lambda/shared/pem-signer';
-import { escapeXmlAttributeValue, samlIdpMetadataXml } from '../src/private/saml-metadata';
 import {
   certificatePemFromBase64Der,
   parseIdpMetadataWithOneLogin,
@@ -10,6 +7,9 @@ import {
   validateSamlMetadataSchema,
   verifyWithSamlsignMetadata,
 } from './support/saml-tools';
+import { buildSelfSignedCertificate } from '../lambda/certificate/certificate';
+import { PemSigner } from '../lambda/shared/pem-signer';
+import { escapeXmlAttributeValue, samlIdpMetadataXml } from '../src/private/saml-metadata';
 
 interface TestIdpKey {
   readonly keyPair: KeyPairKeyObjectResult;

@@ -4,10 +4,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildSignedSamlResponse, SamlSignatureOptions } from '../lambda/delegation/saml';
-import type { AssertionInput } from '../lambda/delegation/types';
-import type { Signer } from '../lambda/shared/signer';
-import { samlIdpMetadataXml } from '../src/private/saml-metadata';
 import {
   assertionInput,
   AssertionInputOverrides,
@@ -23,6 +19,10 @@ import {
   verifyWithSamlsignMetadata,
   verifyWithXmlsec,
 } from './support/saml-tools';
+import { buildSignedSamlResponse, SamlSignatureOptions } from '../lambda/delegation/saml';
+import type { AssertionInput } from '../lambda/delegation/types';
+import type { Signer } from '../lambda/shared/signer';
+import { samlIdpMetadataXml } from '../src/private/saml-metadata';
 
 const PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
 

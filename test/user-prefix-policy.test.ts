@@ -1,9 +1,9 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { DelegationIdentityProvider, DelegationRole, TokenDelegation, UserPrefixAccess } from '../src';
 import { resolvedProperties } from '../local/cloudformation';
 import { Decision, rolePolicies, s3Decision, trustDecision } from '../local/iam-decisions';
+import { DelegationIdentityProvider, DelegationRole, TokenDelegation, UserPrefixAccess } from '../src';
 import { auth0Issuer, onlyResource, testStack } from './support/stacks';
 
 /** The synthesized example: a TokenDelegation with a bucket it creates, its policies resolved. */
@@ -38,8 +38,8 @@ describe('the per-user prefix, evaluated with iam-simulate on the synthesized po
   });
 
   test.each([
-    ['bob\'s object', `users/bob/notes.txt`],
-    ['alicex\'s object (alice is a prefix of alicex)', `users/alicex/notes.txt`],
+    ['bob\'s object', 'users/bob/notes.txt'],
+    ['alicex\'s object (alice is a prefix of alicex)', 'users/alicex/notes.txt'],
     ['the bare prefix', 'users/alice'],
     ['the users/ folder', 'users/'],
     ['the bucket root', 'notes.txt'],
@@ -118,7 +118,9 @@ describe('the trust policy, evaluated with iam-simulate', () => {
 
   test('admits the provider for sts:AssumeRoleWithSAML with the right audience and issuer', async () => {
     const result = await trustDecision(trust, {
-      roleArn, providerArn, action: 'sts:AssumeRoleWithSAML',
+      roleArn,
+      providerArn,
+      action: 'sts:AssumeRoleWithSAML',
       context: { 'saml:aud': 'https://signin.aws.amazon.com/saml', 'saml:iss': entityId },
     });
     expect(result).toEqual({ decision: 'Allowed', ignoredContextKeys: [] });
@@ -140,7 +142,9 @@ describe('the trust policy, evaluated with iam-simulate', () => {
 
   test('refuses another audience (a regional recipient the role does not pin)', async () => {
     const result = await trustDecision(trust, {
-      roleArn, providerArn, action: 'sts:AssumeRoleWithSAML',
+      roleArn,
+      providerArn,
+      action: 'sts:AssumeRoleWithSAML',
       context: { 'saml:aud': 'https://us-east-1.signin.aws.amazon.com/saml', 'saml:iss': entityId },
     });
     expect(result.decision).toBe('ImplicitlyDenied');
@@ -148,12 +152,16 @@ describe('the trust policy, evaluated with iam-simulate', () => {
 
   test('refuses another issuer and another provider', async () => {
     const otherIssuer = await trustDecision(trust, {
-      roleArn, providerArn, action: 'sts:AssumeRoleWithSAML',
+      roleArn,
+      providerArn,
+      action: 'sts:AssumeRoleWithSAML',
       context: { 'saml:aud': 'https://signin.aws.amazon.com/saml', 'saml:iss': 'urn:someone-else' },
     });
     expect(otherIssuer.decision).toBe('ImplicitlyDenied');
     const otherProvider = await trustDecision(trust, {
-      roleArn, providerArn: 'arn:aws:iam::123456789012:saml-provider/Other', action: 'sts:AssumeRoleWithSAML',
+      roleArn,
+      providerArn: 'arn:aws:iam::123456789012:saml-provider/Other',
+      action: 'sts:AssumeRoleWithSAML',
       context: { 'saml:aud': 'https://signin.aws.amazon.com/saml', 'saml:iss': entityId },
     });
     expect(otherProvider.decision).toBe('ImplicitlyDenied');
@@ -162,7 +170,9 @@ describe('the trust policy, evaluated with iam-simulate', () => {
   test('does not admit plain AssumeRole or AssumeRoleWithWebIdentity', async () => {
     for (const action of ['sts:AssumeRole', 'sts:AssumeRoleWithWebIdentity']) {
       const result = await trustDecision(trust, {
-        roleArn, providerArn, action,
+        roleArn,
+        providerArn,
+        action,
         context: { 'saml:aud': 'https://signin.aws.amazon.com/saml', 'saml:iss': entityId },
       });
       expect(result.decision).not.toBe('Allowed');
