@@ -6,6 +6,7 @@ const lambdaDeps = [
   'jose@^6.1.0',
   '@aws-sdk/client-sts@^3.700.0',
   '@aws-sdk/client-kms@^3.700.0',
+  '@aws-sdk/client-secrets-manager@^3.700.0',
   'pkijs@^3.2.4',
   'asn1js@^3.0.5',
 ];

@@ -359,7 +359,6 @@ describe('cold start', () => {
     ['a role list that is not JSON', { DELEGATION_ROLES: '{roles' }, 'DELEGATION_ROLES: is not valid JSON'],
     ['an allowed origin with a wildcard', { DELEGATION_ALLOWED_ORIGINS: '["*"]' }, 'DELEGATION_ALLOWED_ORIGINS[0]: must be an exact origin'],
     ['a missing AWS_REGION', { AWS_REGION: undefined }, 'AWS_REGION: is required'],
-    ['the Secrets Manager key source', { DELEGATION_SIGNING_KEY_PEM: undefined, DELEGATION_SIGNING_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:delegation-key-AbCdEf' }, 'DELEGATION_SIGNING_KEY_SECRET_ARN: is not supported yet'],
   ])('%s fails the cold start with a clear message, logged as one JSON line', async (_name, overrides, expected) => {
     const { message, lines } = await coldStartFailure(overrides);
 

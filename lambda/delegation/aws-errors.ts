@@ -76,7 +76,7 @@ export function classifyAwsFailure(error: unknown): AwsFailure {
 }
 
 /** A 503 `temporarily_unavailable` for a dependency failure, with a `Retry-After` that fits its kind. */
-export function dependencyUnavailable(dependency: 'sts' | 'kms', failure: AwsFailure, description: string): DelegationError {
+export function dependencyUnavailable(dependency: 'sts' | 'kms' | 'secretsmanager', failure: AwsFailure, description: string): DelegationError {
   const retryAfter = failure.transient ? RETRY_AFTER_TRANSIENT_SECONDS : RETRY_AFTER_PERSISTENT_SECONDS;
   return new DelegationError(
     503,

@@ -6,13 +6,13 @@ import { corsHeaders, errorResponse, requestOrigin, serverError, successResponse
 import { TokenVerifier } from './jwt';
 import { parseDelegationRequest } from './request';
 import { buildSignedSamlResponse } from './saml';
-import { createKmsClient, kmsSignerWithinDeadline } from './signing';
+import { createKmsClient, createSecretsManagerClient, remoteSignerWithinDeadline, type SigningDependency } from './signing';
 import { assumeRoleWithSaml, createStsClient } from './sts';
 import { coldStartFailureLine, requestLogLine, writeLogLine } from './telemetry';
 import { DelegationError } from './types';
-import { DelegationEnv } from '../../src/delegation-environment';
 import { KmsSigner } from '../shared/kms-signer';
 import { PemSigner } from '../shared/pem-signer';
+import { SecretPemSigner } from '../shared/secret-pem-signer';
 import type { Signer } from '../shared/signer';
 
 /** The entityID of AWS as a SAML service provider, the Audience identity providers in the field send. */
@@ -30,20 +30,23 @@ interface Runtime {
   readonly verifier: TokenVerifier;
   readonly sts: STSClient;
   readonly signer: Signer;
-  /** KMS signatures are bounded by the request's deadline and their failures answered with 503. */
-  readonly signerIsKms: boolean;
+  /** The AWS service a signature depends on: such signatures are bounded by the request's deadline and their failures answered with 503. */
+  readonly signingDependency?: SigningDependency;
   readonly audiences: readonly string[];
 }
 
-function createSigner(config: DelegationConfig, region: string): Signer {
+function createSigner(config: DelegationConfig, region: string): { signer: Signer; signingDependency?: SigningDependency } {
   const signer = config.signer;
   if (signer.kind === 'kms') {
-    return new KmsSigner(signer.kmsKeyArn, createKmsClient({ region }));
+    return { signer: new KmsSigner(signer.kmsKeyArn, createKmsClient({ region })), signingDependency: 'kms' };
   }
   if ('signingKeyPem' in signer) {
-    return new PemSigner(signer.signingKeyPem);
+    return { signer: new PemSigner(signer.signingKeyPem) };
   }
-  throw new Error(`${DelegationEnv.SIGNING_KEY_SECRET_ARN}: is not supported yet; put the PEM key in ${DelegationEnv.SIGNING_KEY_PEM} or use the kms signer`);
+  return {
+    signer: new SecretPemSigner(signer.signingKeySecretArn, createSecretsManagerClient({ region })),
+    signingDependency: 'secretsmanager',
+  };
 }
 
 function createRuntime(env: NodeJS.ProcessEnv): Runtime {
@@ -56,8 +59,7 @@ function createRuntime(env: NodeJS.ProcessEnv): Runtime {
     config,
     verifier: new TokenVerifier([...config.issuers], { timeoutMs: JWKS_TIMEOUT_MS }),
     sts: createStsClient({ region }),
-    signer: createSigner(config, region),
-    signerIsKms: config.signer.kind === 'kms',
+    ...createSigner(config, region),
     audiences: [...new Set([AWS_SP_ENTITY_ID, config.samlRecipient])],
   };
 }
@@ -114,7 +116,9 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
     const grant = decideGrant(token, request, config);
     facts.subject = grant.subject;
     facts.roleArn = grant.roleArn;
-    const signer = runtime.signerIsKms ? kmsSignerWithinDeadline(runtime.signer, deadline) : runtime.signer;
+    const signer = runtime.signingDependency
+      ? remoteSignerWithinDeadline(runtime.signer, deadline, runtime.signingDependency)
+      : runtime.signer;
     const samlResponse = await buildSignedSamlResponse({
       issuer: config.samlEntityId,
       recipient: config.samlRecipient,

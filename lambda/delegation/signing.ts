@@ -1,4 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { classifyAwsFailure, dependencyUnavailable } from './aws-errors';
 import { DelegationError } from './types';
 import type { Signer } from '../shared/signer';
@@ -19,6 +20,20 @@ export interface KmsClientOptions {
   readonly requestTimeoutMs?: number;
 }
 
+/** A Secrets Manager client for the one read of a bring-your-own signing key, with the same bounds as KMS. */
+export function createSecretsManagerClient(options: KmsClientOptions): SecretsManagerClient {
+  return new SecretsManagerClient({
+    region: options.region,
+    maxAttempts: options.maxAttempts ?? 3,
+    retryMode: 'standard',
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? 1000,
+      requestTimeout: options.requestTimeoutMs ?? 2000,
+      throwOnRequestTimeout: true,
+    },
+  });
+}
+
 /** A KMS client for `kms:Sign` with standard jittered retries and bounded timeouts; `AWS_ENDPOINT_URL_KMS` is honoured by the SDK. */
 export function createKmsClient(options: KmsClientOptions): KMSClient {
   return new KMSClient({
@@ -33,23 +48,27 @@ export function createKmsClient(options: KmsClientOptions): KMSClient {
   });
 }
 
-const KMS_UNAVAILABLE = 'The signing service is temporarily unavailable; retry later';
+const SIGNING_UNAVAILABLE = 'The signing service is temporarily unavailable; retry later';
 
-/** Maps any failure of a KMS signature to a 503 whose reason names the KMS error code. */
-export function kmsFailureToDelegationError(error: unknown): DelegationError {
-  return dependencyUnavailable('kms', classifyAwsFailure(error), KMS_UNAVAILABLE);
+/** Where a remote signer's key lives: KMS holds it, or Secrets Manager hands it out once per container. */
+export type SigningDependency = 'kms' | 'secretsmanager';
+
+/** Maps any failure of a remote signature to a 503 whose reason names the dependency and its error code. */
+export function signingFailureToDelegationError(error: unknown, dependency: SigningDependency = 'kms'): DelegationError {
+  return dependencyUnavailable(dependency, classifyAwsFailure(error), SIGNING_UNAVAILABLE);
 }
 
 /**
- * Wraps a KMS-backed signer so that every failure becomes a {@link DelegationError} and a signature that
+ * Wraps a signer that calls AWS (KMS, or Secrets Manager for its key) so that every failure becomes a
+ * {@link DelegationError} and a signature that
  * has not arrived by `deadline` (epoch milliseconds) is given up with 503 `kms_timeout`.
  */
-export function kmsSignerWithinDeadline(signer: Signer, deadline: number): Signer {
+export function remoteSignerWithinDeadline(signer: Signer, deadline: number, dependency: SigningDependency): Signer {
   return {
     sign: async (data) => {
       const budgetMs = deadline - Date.now();
       if (budgetMs <= 0) {
-        throw kmsFailureToDelegationError(Object.assign(new Error('no time left to sign'), { name: 'TimeoutError' }));
+        throw signingFailureToDelegationError(Object.assign(new Error('no time left to sign'), { name: 'TimeoutError' }), dependency);
       }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_resolve, reject) => {
@@ -61,7 +80,7 @@ export function kmsSignerWithinDeadline(signer: Signer, deadline: number): Signe
       try {
         return await Promise.race([signing, timeout]);
       } catch (error) {
-        throw error instanceof DelegationError ? error : kmsFailureToDelegationError(error);
+        throw error instanceof DelegationError ? error : signingFailureToDelegationError(error, dependency);
       } finally {
         clearTimeout(timer);
       }
