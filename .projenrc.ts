@@ -153,6 +153,17 @@ project.addTask('synth:example', {
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
 });
 
+// Every TypeScript snippet of the README and of doc comments compiles (strict), and the README's
+// Python blocks are rosetta's translations of the TypeScript beside them.
+project.addTask('rosetta:check', {
+  description: 'Compile the documentation snippets with jsii-rosetta and check the Python ones',
+  steps: [
+    { exec: 'jsii-rosetta extract --strict --fail' },
+    { exec: 'ts-node scripts/check-python-snippets.ts' },
+  ],
+});
+project.gitignore.exclude('.jsii.tabl.json');
+
 project.addTask('docs:diagram', {
   description: 'Render docs/architecture.svg from docs/architecture.dot (needs Graphviz)',
   exec: 'dot -Tsvg docs/architecture.dot -o docs/architecture.svg',
@@ -173,6 +184,7 @@ project.addTask('test:all', {
   env: { CI: 'true' },
   steps: [
     { spawn: 'build' },
+    { spawn: 'rosetta:check' },
     { spawn: 'package:code-only' },
     { spawn: 'synth:example' },
     { exec: 'git diff --exit-code -- API.md', name: 'API.md is current' },

@@ -82,6 +82,8 @@ const CLAIM_NAME = /^[\x21-\x7e]{1,256}$/;
  * An OpenID Connect issuer whose id tokens the delegation endpoint accepts.
  *
  * @example
+ * import { JwtIssuer } from 'cdk-token-delegation';
+ *
  * JwtIssuer.oidc({ issuerUrl: 'https://tenant.auth0.com/', audiences: ['CLIENT_ID'] });
  */
 export class JwtIssuer {

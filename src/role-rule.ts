@@ -9,6 +9,8 @@ import { RoleRuleConfig } from './delegation-environment';
  * a role), and the first match is the role a request gets when it names none.
  *
  * @example
+ * import { RoleRule } from 'cdk-token-delegation';
+ *
  * RoleRule.claimContains('https://example.com/groups', 'admin', adminRole);
  */
 export class RoleRule {

@@ -22,6 +22,8 @@ const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
  *
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
  * @example
+ * import { SessionTag } from 'cdk-token-delegation';
+ *
  * SessionTag.fromClaim('department', 'custom:department');
  */
 export class SessionTag {

@@ -67,6 +67,8 @@ export interface TokenDelegationProps {
  * given) and the delegation endpoint.
  *
  * @example
+ * import { JwtIssuer, TokenDelegation } from 'cdk-token-delegation';
+ *
  * new TokenDelegation(this, 'Delegation', {
  *   issuers: [JwtIssuer.oidc({ issuerUrl: 'https://tenant.auth0.com/', audiences: ['CLIENT_ID'] })],
  *   allowedOrigins: ['https://app.example.com'],
