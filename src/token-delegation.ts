@@ -122,6 +122,8 @@ export class TokenDelegation extends Construct {
       identityProvider: this.identityProvider,
       issuers: props.issuers,
       defaultRole: this.role,
+      // Auth0 clients send the role they want; naming the one role a user gets anyway is harmless.
+      clientSelectableRoles: [this.role],
       sessionTags: props.sessionTags,
       sessionDuration,
       allowedOrigins,

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { TokenDelegation, UserPrefixAccess } from '../src';
+import { resolvedProperties } from '../local/cloudformation';
 import { auth0Issuer, testStack } from './support/stacks';
 
 describe('TokenDelegation', () => {
@@ -81,6 +82,16 @@ describe('TokenDelegation', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DELEGATION_SAML_RECIPIENT: recipient }) },
     });
+  });
+
+  test('clients may name the role (as Auth0 clients do), and no other', () => {
+    const stack = testStack();
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()] });
+    const template = Template.fromStack(stack).toJSON() as any;
+    const handlerId = stack.getLogicalId(delegation.endpoint.handler.node.defaultChild as any);
+    const roles = JSON.parse(resolvedProperties(template, handlerId).Environment.Variables.DELEGATION_ROLES);
+    const roleArn = `arn:aws:iam::123456789012:role/${stack.getLogicalId(delegation.role.node.defaultChild as any)}`;
+    expect(roles).toEqual({ defaultRoleArn: roleArn, rules: [], clientSelectable: [roleArn] });
   });
 
   test('exposes the endpoint URL, role, provider and bucket', () => {
