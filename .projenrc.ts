@@ -169,6 +169,17 @@ project.addTask('docs:diagram', {
   exec: 'dot -Tsvg docs/architecture.dot -o docs/architecture.svg',
 });
 
+// Local tools (run with ts-node; local/tsconfig.json makes them CommonJS).
+project.addTask('local-server', {
+  description: 'Serve POST /delegation on 127.0.0.1 for front-end development (see --help)',
+  receiveArgs: true,
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/server.ts', receiveArgs: true }],
+});
+project.addTask('demo', {
+  description: 'The whole flow on loopback: alice and bob sign in, and which S3 requests each may make',
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/demo.ts' }],
+});
+
 // Generates the Python, Java, .NET and Go sources from the jsii assembly, so CI catches a jsii
 // regression in any language although only the npm package can be packed on this machine.
 project.addTask('package:code-only', {

@@ -11,6 +11,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
+import { registerSecret } from './secret-registry';
 
 /**
  * A tiny OpenID Connect issuer on 127.0.0.1 for tests and the local demo: keys are generated at start,
@@ -268,22 +269,22 @@ export async function startOidcIssuer(options: OidcIssuerOptions = {}): Promise<
       const alg = signOptions.alg ?? issuerKey.alg;
       const kid = signOptions.kid === undefined ? issuerKey.kid : signOptions.kid;
       // No SignJWT setters are used, so the payload is exactly what the test asked for.
-      return new SignJWT(claims(overrides))
+      return registerSecret('id-token', await new SignJWT(claims(overrides))
         .setProtectedHeader(headerFor(alg, kid, signOptions.header) as { alg: string })
-        .sign(signOptions.key ?? issuerKey.privateKey);
+        .sign(signOptions.key ?? issuerKey.privateKey));
     },
     async signHmacWithPublicKey(overrides = {}, alg = 'HS256') {
       const secret = await exportSPKI(keys[0].publicKey);
       const signingInput = `${encodeSegment(headerFor(alg, keys[0].kid))}.${encodeSegment(claims(overrides))}`;
       const mac = createHmac(`sha${alg.slice(2)}`, secret).update(signingInput).digest();
-      return `${signingInput}.${base64url.encode(mac)}`;
+      return registerSecret('id-token', `${signingInput}.${base64url.encode(mac)}`);
     },
     signWithRawHeader(header, overrides = {}, keyIndex = 0) {
       const signingInput = `${encodeSegment(header)}.${encodeSegment(claims(overrides))}`;
-      return `${signingInput}.${base64url.encode(rawSignature(keys[keyIndex], signingInput))}`;
+      return registerSecret('id-token', `${signingInput}.${base64url.encode(rawSignature(keys[keyIndex], signingInput))}`);
     },
     unsignedToken(overrides = {}, alg = 'none', signature = '') {
-      return `${encodeSegment(headerFor(alg, keys[0].kid))}.${encodeSegment(claims(overrides))}.${signature}`;
+      return registerSecret('id-token', `${encodeSegment(headerFor(alg, keys[0].kid))}.${encodeSegment(claims(overrides))}.${signature}`);
     },
     async addKey(alg = 'RS256') {
       const key = await newIssuerKey(alg);

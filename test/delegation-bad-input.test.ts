@@ -5,6 +5,7 @@ import { generateForeignKey, startOidcIssuer, type JwksFault, type LocalOidcIssu
 import { startKmsStub, startStsStub, type KmsStub, type StsStub } from './support/aws-stubs';
 import {
   ADMIN_ROLE_ARN,
+  APP_ORIGIN,
   CLIENT_ID,
   KMS_KEY_ARN,
   PROVIDER_ARN,
@@ -218,7 +219,16 @@ const ESCALATION: BadInput[] = [
   { name: 'a fractional duration', attempt: async () => bearer(await goodToken(), { durationSeconds: 900.5 }), status: 400, error: 'invalid_request', reason: 'duration_type' },
 ];
 
+/** A form-encoded POST from a page of another origin: browsers send it without a CORS preflight. */
+function fromOrigin(token: string, origin: string | string[]): Attempt {
+  const body = new URLSearchParams({ client_id: CLIENT_ID, grant_type: GRANT_TYPE, id_token: token, target: CLIENT_ID, api_type: 'aws' }).toString();
+  return { event: apiGatewayEvent({ headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Origin': origin }, body }), token };
+}
+
 const FAULTS: BadInput[] = [
+  { name: 'a cross-origin form POST from a foreign page (no preflight)', attempt: async () => fromOrigin(await goodToken(), 'https://evil.example.com'), status: 403, error: 'access_denied', reason: 'origin_not_allowed' },
+  { name: 'a cross-origin POST from an opaque origin', attempt: async () => fromOrigin(await goodToken(), 'null'), status: 403, error: 'access_denied', reason: 'origin_not_allowed' },
+  { name: 'an allowed and a foreign Origin header together', attempt: async () => fromOrigin(await goodToken(), [APP_ORIGIN, 'https://evil.example.com']), status: 403, error: 'access_denied', reason: 'origin_not_allowed' },
   { name: 'JWKS answers 500', jwksFault: 'status-500', attempt: async () => bearer(await goodToken()), status: 503, error: 'temporarily_unavailable', reason: 'jwks_unavailable' },
   { name: 'JWKS connection reset', jwksFault: 'reset', attempt: async () => bearer(await goodToken()), status: 503, error: 'temporarily_unavailable', reason: 'jwks_unavailable' },
   { name: 'JWKS is not JSON', jwksFault: 'garbage', attempt: async () => bearer(await goodToken()), status: 503, error: 'temporarily_unavailable', reason: 'jwks_unavailable' },

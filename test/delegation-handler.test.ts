@@ -179,11 +179,19 @@ describe('with the PEM signer and no AWS credentials in the environment', () => 
     expect(refused.response.headers).toMatchObject({ 'Access-Control-Allow-Origin': APP_ORIGIN, 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   });
 
-  test.each(['https://evil.example.net', 'https://app.example.com.evil.net', 'http://app.example.com', 'null'])('CORS: Origin %s gets no CORS headers (the request itself is still served)', async (origin) => {
+  test.each(['https://evil.example.net', 'https://app.example.com.evil.net', 'http://app.example.com', 'null'])('CORS: Origin %s gets no CORS headers and is refused before anything is signed', async (origin) => {
     const token = await issuer.sign();
-    const { response } = await invoke(handler, bearerEvent(token, undefined, { Origin: origin }));
-    expect(response.statusCode).toBe(200);
+    const { response, body, log } = await invoke(handler, bearerEvent(token, undefined, { Origin: origin }));
+    expect(response.statusCode).toBe(403);
+    expect(body.error).toBe('access_denied');
+    expect(log).toMatchObject({ reason: 'origin_not_allowed' });
     expect(response.headers).toEqual(NO_STORE);
+    expect(sts.callCount).toBe(0);
+  });
+
+  test('CORS: requests without an Origin header (servers, mobile apps) are served', async () => {
+    const { response } = await invoke(handler, bearerEvent(await issuer.sign()));
+    expect(response.statusCode).toBe(200);
   });
 
   test('STS IDPRejectedClaim: 403 access_denied, one STS call, reason logged, STS message not passed on', async () => {

@@ -59,6 +59,24 @@ export function requestOrigin(event: Pick<APIGatewayProxyEvent, 'headers' | 'mul
   return values.length === 1 ? values[0] : undefined;
 }
 
+/**
+ * Refuses a browser request from an origin that is not allowed before any token is verified or
+ * anything signed: a form-encoded POST needs no CORS preflight, so without this check a foreign page
+ * could spend KMS and STS quota although the browser would hide the answer from it. Requests without
+ * an `Origin` header (servers, mobile apps) are not affected.
+ */
+export function assertOriginAllowed(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>, allowedOrigins: readonly string[]): void {
+  const present = Object.keys(event.headers ?? {}).some((name) => name.toLowerCase() === 'origin')
+    || Object.keys(event.multiValueHeaders ?? {}).some((name) => name.toLowerCase() === 'origin');
+  if (!present) {
+    return;
+  }
+  const origin = requestOrigin(event);
+  if (origin === undefined || !allowedOrigins.includes(origin)) {
+    throw new DelegationError(403, 'access_denied', 'Requests from this origin are not allowed', {}, 'origin_not_allowed');
+  }
+}
+
 /** CORS headers for an origin that is exactly one of the allowed ones; nothing for any other (never `*`, never credentials). */
 export function corsHeaders(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
   if (origin === undefined || !allowedOrigins.includes(origin)) {

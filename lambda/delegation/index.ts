@@ -2,7 +2,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { decideGrant } from './claims';
 import { loadConfig, type DelegationConfig } from './config';
-import { corsHeaders, errorResponse, requestOrigin, serverError, successResponse } from './http';
+import { assertOriginAllowed, corsHeaders, errorResponse, requestOrigin, serverError, successResponse } from './http';
 import { TokenVerifier } from './jwt';
 import { parseDelegationRequest } from './request';
 import { buildSignedSamlResponse } from './saml';
@@ -109,6 +109,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
 
   try {
     cors = corsHeaders(requestOrigin(event), config.allowedOrigins);
+    assertOriginAllowed(event, config.allowedOrigins);
     const request = parseDelegationRequest(event);
     facts.form = request.form;
     const token = await runtime.verifier.verify(request.idToken);

@@ -1,6 +1,7 @@
 import { constants, createHash, privateEncrypt, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { registerSecret } from '../../local/secret-registry';
 
 /**
  * Loopback (127.0.0.1) stand-ins for STS and KMS that record every call and answer with scripted
@@ -172,8 +173,8 @@ function stsSuccessXml(call: RecordedStsCall, accountId: string): string {
   const expiration = new Date(Date.now() + (call.durationSeconds ?? 3600) * 1000);
   const issued = {
     accessKeyId: `ASIA${randomFrom(UPPER_DIGITS, 16)}`,
-    secretAccessKey: randomBytes(30).toString('base64'),
-    sessionToken: `IQoJb3JpZ2luX2Vj${randomBytes(300).toString('base64')}`,
+    secretAccessKey: registerSecret('aws-secret-access-key', randomBytes(30).toString('base64')),
+    sessionToken: registerSecret('aws-session-token', `IQoJb3JpZ2luX2Vj${randomBytes(300).toString('base64')}`),
   };
   call.issued = issued;
   return '<AssumeRoleWithSAMLResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
@@ -202,7 +203,7 @@ export async function startStsStub(options: StsStubOptions = {}): Promise<StsStu
 
   const { endpoint, server } = await listenOnLoopback(async (request, response) => {
     const params = Object.fromEntries(new URLSearchParams(await readBody(request)));
-    const samlAssertion = params.SAMLAssertion ?? '';
+    const samlAssertion = registerSecret('saml-response', params.SAMLAssertion ?? '');
     const call: RecordedStsCall = {
       params,
       roleArn: params.RoleArn ?? '',

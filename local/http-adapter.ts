@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
+/**
+ * Serves a Lambda proxy handler over plain HTTP the way a REST API (v1) proxy integration calls it,
+ * so the bundled delegation handler can be reached by fetch and by browsers on loopback. The CORS
+ * preflight is answered here, as the REST API's mock OPTIONS method does, because the handler only
+ * answers POST.
+ */
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context?: Partial<Context>) => Promise<APIGatewayProxyResult>;
+
+export const DELEGATION_PATH = '/delegation';
+/** The request headers and lifetime of the preflight answer, as the endpoint construct configures them. */
+const PREFLIGHT_ALLOWED_HEADERS = 'Authorization,Content-Type';
+const PREFLIGHT_MAX_AGE_SECONDS = '3600';
+/** API Gateway's payload limit. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const TEXT_CONTENT_TYPE = /^(text\/|application\/(json|x-www-form-urlencoded|xml|[\w.+-]+\+(json|xml))\b)/i;
+const LAMBDA_TIMEOUT_MS = 10_000;
+
+export interface DelegationServerOptions {
+  readonly handler: ProxyHandler;
+  /** Exact origins the preflight admits (the handler decides CORS for the POST itself). */
+  readonly allowedOrigins: readonly string[];
+  /** @default 0 (a random free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** The stage name in `requestContext`. @default 'local' */
+  readonly stage?: string;
+  /** Further GET routes (path to listener), e.g. a development token endpoint. */
+  readonly extraRoutes?: Readonly<Record<string, RequestListener>>;
+}
+
+export interface DelegationServer {
+  /** `http://<host>:<port>`. */
+  readonly origin: string;
+  /** `http://<host>:<port>/delegation`. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Builds `headers` (last value wins) and `multiValueHeaders` from Node's raw header list, keeping the sender's casing. */
+function headerMaps(rawHeaders: readonly string[]): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  const casing = new Map<string, string>();
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const lower = rawHeaders[index].toLowerCase();
+    const name = casing.get(lower) ?? rawHeaders[index];
+    casing.set(lower, name);
+    headers[name] = rawHeaders[index + 1];
+    (multiValueHeaders[name] ??= []).push(rawHeaders[index + 1]);
+  }
+  return { headers, multiValueHeaders };
+}
+
+function queryMaps(search: URLSearchParams): Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'> {
+  const keys = [...new Set(search.keys())];
+  if (keys.length === 0) {
+    return { queryStringParameters: null, multiValueQueryStringParameters: null };
+  }
+  return {
+    queryStringParameters: Object.fromEntries(keys.map((key) => [key, search.getAll(key).at(-1)!])),
+    multiValueQueryStringParameters: Object.fromEntries(keys.map((key) => [key, search.getAll(key)])),
+  };
+}
+
+/** The body as API Gateway passes it: text when it is UTF-8 of a textual media type, base64 otherwise. */
+export function eventBody(bytes: Buffer, contentType: string | undefined): { body: string | null; isBase64Encoded: boolean } {
+  if (bytes.length === 0) {
+    return { body: null, isBase64Encoded: false };
+  }
+  if (contentType === undefined || TEXT_CONTENT_TYPE.test(contentType)) {
+    try {
+      return { body: new TextDecoder('utf-8', { fatal: true }).decode(bytes), isBase64Encoded: false };
+    } catch {
+      // Not UTF-8: passed on as binary.
+    }
+  }
+  return { body: bytes.toString('base64'), isBase64Encoded: true };
+}
+
+/** A REST API (v1) proxy event for one HTTP request. */
+export function proxyEvent(request: IncomingMessage, bytes: Buffer, stage: string): APIGatewayProxyEvent {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const { headers, multiValueHeaders } = headerMaps(request.rawHeaders);
+  const method = request.method ?? 'GET';
+  const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
+  return {
+    resource: DELEGATION_PATH,
+    path: url.pathname,
+    httpMethod: method,
+    headers,
+    multiValueHeaders,
+    ...queryMaps(url.searchParams),
+    pathParameters: null,
+    stageVariables: null,
+    ...eventBody(bytes, request.headers['content-type']),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'localapi00',
+      authorizer: null,
+      protocol: `HTTP/${request.httpVersion}`,
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: sourceIp.replace(/^::ffff:/, ''),
+        user: null,
+        userAgent: request.headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: `/${stage}${url.pathname}`,
+      stage,
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local0',
+      resourcePath: DELEGATION_PATH,
+      domainName: request.headers.host,
+    },
+  };
+}
+
+/** Writes a proxy result back: status, single and multi-value headers, body (decoded when base64). */
+export function writeProxyResult(response: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    headers[name] = String(value);
+  }
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    headers[name] = values.map(String);
+  }
+  const body = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '', 'utf8');
+  response.writeHead(result.statusCode, headers).end(body);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+/** The mock preflight: the CORS headers for an allowed origin asking for POST, nothing for anyone else. */
+export function preflightHeaders(request: IncomingMessage, allowedOrigins: readonly string[]): Record<string, string> {
+  const origin = request.headers.origin;
+  const method = request.headers['access-control-request-method'];
+  if (origin === undefined || !allowedOrigins.includes(origin) || method !== 'POST') {
+    return { Vary: 'Origin' };
+  }
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Methods': 'POST',
+    'Access-Control-Allow-Headers': PREFLIGHT_ALLOWED_HEADERS,
+    'Access-Control-Max-Age': PREFLIGHT_MAX_AGE_SECONDS,
+    'Vary': 'Origin',
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function lambdaContext(requestId: string): Partial<Context> {
+  const endsAt = Date.now() + LAMBDA_TIMEOUT_MS;
+  return {
+    awsRequestId: requestId,
+    functionName: 'delegation-local',
+    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
+  };
+}
+
+/** Starts the HTTP front of `handler` on `host:port` (loopback by default). */
+export async function startDelegationServer(options: DelegationServerOptions): Promise<DelegationServer> {
+  const stage = options.stage ?? 'local';
+  const sockets = new Set<Socket>();
+
+  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const extra = options.extraRoutes?.[path];
+    if (extra && request.method === 'GET') {
+      extra(request, response);
+      return;
+    }
+    if (path === DELEGATION_PATH && request.method === 'OPTIONS') {
+      response.writeHead(204, preflightHeaders(request, options.allowedOrigins)).end();
+      return;
+    }
+    if (path !== DELEGATION_PATH || request.method !== 'POST') {
+      // What API Gateway answers for a resource or method the API does not define.
+      sendJson(response, 403, { message: 'Missing Authentication Token' });
+      return;
+    }
+    const bytes = await readBody(request);
+    if (bytes === undefined) {
+      sendJson(response, 413, { message: 'Request Too Long' });
+      return;
+    }
+    const event = proxyEvent(request, bytes, stage);
+    let result: APIGatewayProxyResult;
+    try {
+      result = await options.handler(event, lambdaContext(randomUUID()));
+    } catch {
+      // A handler that throws is answered like a failed Lambda integration.
+      sendJson(response, 502, { message: 'Internal server error' });
+      return;
+    }
+    writeProxyResult(response, result);
+  }
+
+  const server = createServer((request, response) => {
+    route(request, response).catch(() => {
+      if (!response.headersSent) sendJson(response, 500, { message: 'Internal server error' });
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    origin,
+    url: `${origin}${DELEGATION_PATH}`,
+    port,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
