@@ -94,7 +94,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
     include: ['../src/**/*.ts', '../lambda/**/*.ts', '../local/**/*.ts', '../examples/**/*.ts', '../scripts/**/*.ts'],
   },
-  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '*.snapshot/asset.*', '/.jsii-pacmak/'],
+  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '**/*.snapshot/asset.*', '/.jsii-pacmak/'],
   depsUpgrade: false,
 });
 
