@@ -83,6 +83,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // jose 6 ships ESM only; let ts-jest transpile it for the unit tests of lambda/.
       transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
       testTimeout: 30_000,
+      // The secret scan: every test's and child process's output is captured, and after the run no
+      // id token, SAML response or credential the test bed minted may appear in it.
+      globalSetup: '<rootDir>/test/support/secret-scan-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/secret-scan-global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/secret-scan-capture.ts'],
     },
   },
   tsconfigDev: {

@@ -2,8 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { TokenDelegation, UserPrefixAccess } from '../src';
 import { resolvedProperties } from '../local/cloudformation';
+import { TokenDelegation, UserPrefixAccess } from '../src';
 import { auth0Issuer, testStack } from './support/stacks';
 
 describe('TokenDelegation', () => {

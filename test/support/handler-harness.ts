@@ -2,6 +2,7 @@ import { verify, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { recordCapturedOutput } from './secret-scan';
 
 /**
  * Drives the bundled delegation handler (assets/lambda/delegation/index.js, as deployed) with API Gateway
@@ -211,6 +212,7 @@ export async function captureOutput<T>(work: () => Promise<T>): Promise<{ result
     for (const spy of spies) {
       spy.mockRestore();
     }
+    recordCapturedOutput(chunks.join(''));
   }
 }
 
