@@ -180,6 +180,11 @@ project.addTask('local-server', {
   receiveArgs: true,
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/server.ts', receiveArgs: true }],
 });
+project.addTask('bench', {
+  description: 'Measure the handler against same-run references and rewrite docs/benchmarks.md',
+  env: { TS_NODE_TRANSPILE_ONLY: 'true' },
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench.ts' }],
+});
 project.addTask('demo', {
   description: 'The whole flow on loopback: alice and bob sign in, and which S3 requests each may make',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/demo.ts' }],
