@@ -67,10 +67,20 @@ export interface DelegationEndpointProps {
   readonly throttlingBurstLimit?: number;
   /**
    * Concurrent executions reserved for (and limiting) the handler, which also caps the KMS and STS
-   * calls it can make. Accounts whose concurrency limit is still the initial 10 cannot reserve any.
+   * calls it can make. Lambda keeps 100 of an account's concurrency unreserved (fewer in accounts
+   * with a lower limit), so this must fit in the account's limit minus 100 and minus what other
+   * functions reserve.
    * @default 10
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
    */
   readonly reservedConcurrency?: number;
+  /**
+   * Whether to reserve concurrency for the handler at all. Set `false` in an account whose
+   * concurrency limit is too low to reserve any (new accounts may start at 10); the stage's
+   * throttling is then the only cap on KMS and STS calls.
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
   /**
    * Retention of the handler's and the access logs.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -150,8 +160,12 @@ export class DelegationEndpoint extends Construct {
     if (rateLimit <= 0 || burstLimit <= 0 || !Number.isInteger(burstLimit)) {
       throw new Error('throttlingRateLimit must be positive and throttlingBurstLimit a positive integer');
     }
-    const reservedConcurrency = props.reservedConcurrency ?? 10;
-    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1) {
+    const reserveConcurrency = props.reserveConcurrency ?? true;
+    if (!reserveConcurrency && props.reservedConcurrency !== undefined) {
+      throw new Error('reservedConcurrency cannot be set with reserveConcurrency: false');
+    }
+    const reservedConcurrency = reserveConcurrency ? props.reservedConcurrency ?? 10 : undefined;
+    if (reservedConcurrency !== undefined && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
       throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
     }
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;

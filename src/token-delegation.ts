@@ -59,6 +59,18 @@ export interface TokenDelegationProps {
    * @default - none
    */
   readonly webAclArn?: string;
+  /**
+   * Whether to reserve concurrency for the delegation handler.
+   * @default true
+   * @see DelegationEndpointProps.reserveConcurrency
+   */
+  readonly reserveConcurrency?: boolean;
+  /**
+   * Concurrent executions reserved for the delegation handler.
+   * @default 10
+   * @see DelegationEndpointProps.reservedConcurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -128,6 +140,8 @@ export class TokenDelegation extends Construct {
       sessionDuration,
       allowedOrigins,
       webAclArn: props.webAclArn,
+      reserveConcurrency: props.reserveConcurrency,
+      reservedConcurrency: props.reservedConcurrency,
     });
     this.endpointUrl = this.endpoint.url;
   }

@@ -163,6 +163,14 @@ describe('DelegationEndpoint', () => {
       MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 7 })],
     });
     expect(handlerOf(template).ReservedConcurrentExecutions).toBe(3);
+  });
+
+  test('reserveConcurrency: false leaves the handler unreserved, still behind the stage throttling', () => {
+    const { template } = endpoint({ reserveConcurrency: false });
+    expect(handlerOf(template)).not.toHaveProperty('ReservedConcurrentExecutions');
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })],
+    });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
@@ -245,7 +253,9 @@ describe('DelegationEndpoint', () => {
       ['a wildcard origin', { allowedOrigins: ['*'] }, /not an exact https origin/],
       ['an origin with a path', { allowedOrigins: ['https://app.example.com/'] }, /not an exact https origin/],
       ['a plain http origin that is not local', { allowedOrigins: ['http://app.example.com'] }, /not an exact https origin/],
-      ['zero reserved concurrency', { reservedConcurrency: 0 }, /reservedConcurrency/],
+      ['zero reserved concurrency', { reservedConcurrency: 0 }, /reservedConcurrency must be a positive integer/],
+      ['a fractional reserved concurrency', { reservedConcurrency: 2.5 }, /reservedConcurrency must be a positive integer/],
+      ['reserved concurrency while not reserving', { reserveConcurrency: false, reservedConcurrency: 5 }, /cannot be set with reserveConcurrency: false/],
       ['a negative rate limit', { throttlingRateLimit: -1 }, /throttlingRateLimit/],
       ['two issuers without namespaces', {
         issuers: [auth0Issuer(), JwtIssuer.oidc({ issuerUrl: 'https://other.example.com/', audiences: ['x'] })],

@@ -71,6 +71,18 @@ describe('TokenDelegation', () => {
     });
   });
 
+  test.each([
+    [{}, 10],
+    [{ reservedConcurrency: 4 }, 4],
+    [{ reserveConcurrency: false }, undefined],
+  ])('the handler\'s reserved concurrency follows %j', (props, expected) => {
+    const stack = testStack();
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], ...props });
+    const handlerId = stack.getLogicalId(delegation.endpoint.handler.node.defaultChild as any);
+    const handler = Template.fromStack(stack).toJSON().Resources[handlerId];
+    expect(handler.Properties.ReservedConcurrentExecutions).toBe(expected);
+  });
+
   test('a regional recipient reaches both the trust policy and the handler', () => {
     const stack = testStack();
     const recipient = 'https://eu-west-1.signin.aws.amazon.com/saml';
