@@ -60,10 +60,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/integ-runner@^2.197.0',
     'aws-cdk@^2.1100.0',
     'fast-check@^4.3.0',
-    // Test bed and benchmarks only: an independent in-process SAML verifier for the loopback STS,
-    // the browser test's driver (Debian's chromium), the load generator, and the xml-crypto + xmldom
-    // signing path that the benchmark compares the canonical emitter against.
-    '@node-saml/node-saml@^5.1.0',
+    // Test bed and benchmarks only: xml-crypto + xmldom verify signatures in the loopback STS (an
+    // implementation independent of our emitter, backed by xmlsec1 in the conformance tests) and are
+    // the signing path the benchmark compares the canonical emitter against; playwright-core drives
+    // Debian's chromium in the browser test; autocannon is the load generator.
     'xml-crypto@^6.1.0',
     '@xmldom/xmldom@^0.9.8',
     'playwright-core@^1.56.0',
