@@ -18,11 +18,11 @@ const REQUIRED_DEPLOYED_VARIABLES = [
   'DELEGATION_ISSUERS', 'DELEGATION_SAML_ENTITY_ID', 'DELEGATION_SAML_RECIPIENT', 'DELEGATION_SAML_PROVIDER_ARN', 'DELEGATION_ROLES',
 ];
 
-export const USAGE = `Usage: local/server.ts [--testbed | --env-file <file>] [--port <n>] [--host <addr>] [--origin <url>]...
+export const USAGE = `Usage: local/server.ts [--testbed | --deployed <file>] [--port <n>] [--host <addr>] [--origin <url>]...
 
   --testbed          (default) local OIDC issuer + loopback STS + the bundled handler signing with a test key,
                      configured from the example stack; nothing leaves this machine.
-  --env-file <file>  the bundled handler with a deployed stack's settings: DELEGATION_* and AWS_REGION lines
+  --deployed <file>  the bundled handler with a deployed stack's settings: DELEGATION_* and AWS_REGION lines
                      (KEY='value'). It signs with the stack's KMS key and calls the real STS, using your AWS
                      credentials (they need kms:Sign on that key). Make the file from the deployed function:
                        FN=$(aws cloudformation describe-stack-resources --stack-name <stack> \\
@@ -59,7 +59,8 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
     };
     switch (flag) {
       case '--testbed': mode = 'testbed'; break;
-      case '--env-file': mode = 'deployed'; envFile = value(); break;
+      // Not --env-file: Node 20 reads that flag even after the script's name, and exits when the file is missing.
+      case '--deployed': mode = 'deployed'; envFile = value(); break;
       case '--port': {
         port = Number(value());
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
@@ -73,7 +74,7 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
         break;
       }
       case '--stack':
-        throw new Error('--stack needs @aws-sdk/client-cloudformation, which this project does not install: make an --env-file as --help shows');
+        throw new Error('--stack needs @aws-sdk/client-cloudformation, which this project does not install: make a --deployed file as --help shows');
       case '--help': case '-h': mode = 'help'; break;
       default: throw new Error(`Unknown argument ${flag}`);
     }

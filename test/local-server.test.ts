@@ -121,7 +121,7 @@ describe('the local server command line', () => {
   });
 
   test('takes an env file, a port and exact origins', () => {
-    expect(parseServerArguments(['--env-file', 'stack.env', '--port', '9000', '--origin', 'http://localhost:4000', '--origin', 'http://127.0.0.1:4000']))
+    expect(parseServerArguments(['--deployed', 'stack.env', '--port', '9000', '--origin', 'http://localhost:4000', '--origin', 'http://127.0.0.1:4000']))
       .toEqual({ mode: 'deployed', port: 9000, host: '127.0.0.1', origins: ['http://localhost:4000', 'http://127.0.0.1:4000'], envFile: 'stack.env' });
   });
 
@@ -129,7 +129,7 @@ describe('the local server command line', () => {
     [['--origin', 'http://localhost:4000/'], /exact origin/],
     [['--port', '70000'], /--port/],
     [['--stack', 'MyStack'], /client-cloudformation/],
-    [['--env-file'], /needs a value/],
+    [['--deployed'], /needs a value/],
     [['--verbose'], /Unknown argument/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseServerArguments(argv)).toThrow(message);
