@@ -123,9 +123,10 @@ export interface RecordedStsCall {
   issued?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
-export interface StsStub {
+/** A loopback stand-in: where it listens, what it was asked, and the answers queued for it. */
+export interface LoopbackStub<Call> {
   readonly endpoint: string;
-  readonly calls: RecordedStsCall[];
+  readonly calls: Call[];
   readonly callCount: number;
   /** Queues answers for the next calls, in order; later calls succeed. */
   replyWith(...replies: StubReply[]): void;
@@ -133,6 +134,39 @@ export interface StsStub {
   reset(): void;
   close(): Promise<void>;
 }
+
+/** The recorded calls and queued answers of one stand-in, and the handle tests hold. */
+class CallScript<Call> {
+  readonly calls: Call[] = [];
+  private queue: StubReply[] = [];
+
+  /** Records `call` and takes the answer queued for it, if any. */
+  take(call: Call): StubReply | undefined {
+    this.calls.push(call);
+    return this.queue.shift();
+  }
+
+  handle(endpoint: string, server: Server): LoopbackStub<Call> {
+    const calls = this.calls;
+    return {
+      endpoint,
+      calls,
+      get callCount() {
+        return calls.length;
+      },
+      replyWith: (...replies) => {
+        this.queue.push(...replies);
+      },
+      reset: () => {
+        calls.length = 0;
+        this.queue = [];
+      },
+      close: () => closeServer(server),
+    };
+  }
+}
+
+export type StsStub = LoopbackStub<RecordedStsCall>;
 
 export interface StsStubOptions {
   /** @default '123456789012' */
@@ -198,8 +232,7 @@ function stsSuccessXml(call: RecordedStsCall, accountId: string): string {
 /** Starts an STS look-alike for `AssumeRoleWithSAML` (form-encoded POST, XML answers) on 127.0.0.1. */
 export async function startStsStub(options: StsStubOptions = {}): Promise<StsStub> {
   const accountId = options.accountId ?? '123456789012';
-  const calls: RecordedStsCall[] = [];
-  let script: StubReply[] = [];
+  const script = new CallScript<RecordedStsCall>();
 
   const { endpoint, server } = await listenOnLoopback(async (request, response) => {
     const params = Object.fromEntries(new URLSearchParams(await readBody(request)));
@@ -213,8 +246,7 @@ export async function startStsStub(options: StsStubOptions = {}): Promise<StsStu
       durationSeconds: params.DurationSeconds !== undefined ? Number(params.DurationSeconds) : undefined,
       headers: request.headers,
     };
-    calls.push(call);
-    const reply = script.shift();
+    const reply = script.take(call);
     if (!(await prepareReply(reply, response))) {
       return;
     }
@@ -227,21 +259,7 @@ export async function startStsStub(options: StsStubOptions = {}): Promise<StsStu
     }
   });
 
-  return {
-    endpoint,
-    calls,
-    get callCount() {
-      return calls.length;
-    },
-    replyWith: (...replies) => {
-      script.push(...replies);
-    },
-    reset: () => {
-      calls.length = 0;
-      script = [];
-    },
-    close: () => closeServer(server),
-  };
+  return script.handle(endpoint, server);
 }
 
 /** One request the KMS stub received. */
@@ -253,14 +271,7 @@ export interface RecordedKmsCall {
   readonly signed: boolean;
 }
 
-export interface KmsStub {
-  readonly endpoint: string;
-  readonly calls: RecordedKmsCall[];
-  readonly callCount: number;
-  replyWith(...replies: StubReply[]): void;
-  reset(): void;
-  close(): Promise<void>;
-}
+export type KmsStub = LoopbackStub<RecordedKmsCall>;
 
 export interface KmsStubOptions {
   /** The KeyId clients must send (an ARN in the tests). */
@@ -278,15 +289,13 @@ function kmsJson(response: ServerResponse, status: number, body: unknown): void 
 
 /** Starts a KMS look-alike speaking JSON 1.1 (`TrentService.Sign`) on 127.0.0.1, signing with a local key. */
 export async function startKmsStub(options: KmsStubOptions): Promise<KmsStub> {
-  const calls: RecordedKmsCall[] = [];
-  let script: StubReply[] = [];
+  const script = new CallScript<RecordedKmsCall>();
 
   const { endpoint, server } = await listenOnLoopback(async (request, response) => {
     const text = await readBody(request);
     const operation = String(request.headers['x-amz-target'] ?? '').replace(/^TrentService\./, '');
     const body = JSON.parse(text || '{}') as Record<string, unknown>;
-    calls.push({ operation, body, signed: /^AWS4-HMAC-SHA256 /.test(String(request.headers.authorization ?? '')) });
-    const reply = script.shift();
+    const reply = script.take({ operation, body, signed: /^AWS4-HMAC-SHA256 /.test(String(request.headers.authorization ?? '')) });
     if (!(await prepareReply(reply, response))) {
       return;
     }
@@ -307,19 +316,5 @@ export async function startKmsStub(options: KmsStubOptions): Promise<KmsStub> {
     }
   });
 
-  return {
-    endpoint,
-    calls,
-    get callCount() {
-      return calls.length;
-    },
-    replyWith: (...replies) => {
-      script.push(...replies);
-    },
-    reset: () => {
-      calls.length = 0;
-      script = [];
-    },
-    close: () => closeServer(server),
-  };
+  return script.handle(endpoint, server);
 }

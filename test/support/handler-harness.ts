@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { recordCapturedOutput } from './secret-scan';
+import { setEnvironment } from '../../local/bundled-handler';
 
 /**
  * Drives the bundled delegation handler (assets/lambda/delegation/index.js, as deployed) with API Gateway
@@ -31,21 +32,7 @@ const AWS_VARIABLES = [
   'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
 ];
 
-/** Sets `variables` in process.env (undefined deletes) and returns a function that restores the previous values. */
-export function setEnvironment(variables: Record<string, string | undefined>): () => void {
-  const previous = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [name, value] of Object.entries(values)) {
-      if (value === undefined) {
-        delete process.env[name];
-      } else {
-        process.env[name] = value;
-      }
-    }
-  };
-  apply(variables);
-  return () => apply(previous);
-}
+export { setEnvironment };
 
 /**
  * The AWS side of the environment: a dummy region, the loopback STS and KMS endpoints, no shared files,
