@@ -1,5 +1,6 @@
 import {
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   errors,
@@ -8,6 +9,7 @@ import {
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
 } from 'jose';
+import { fetchJwks } from './jwks-fetch';
 import { MAX_TOKEN_CHARS } from './request';
 import { DelegationError, type VerifiedToken } from './types';
 import type { IssuerConfig } from '../../src/delegation-environment';
@@ -115,6 +117,8 @@ export class TokenVerifier {
       timeoutDuration: this.timeoutMs,
       cooldownDuration: this.cooldownMs,
       cacheMaxAge: this.cacheMaxAgeMs,
+      // node:http(s) instead of the global fetch, which would load undici on every cold start (see jwks-fetch.ts).
+      [customFetch]: fetchJwks,
     });
     return state.keySet;
   }
