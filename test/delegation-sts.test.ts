@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { startStsStub, type StsStub } from './support/aws-stubs';
 import { assumeRoleWithSaml, createStsClient, stsFailureToDelegationError } from '../lambda/delegation/sts';
@@ -185,6 +187,54 @@ describe('assumeRoleWithSaml', () => {
     expect(error.status).toBe(503);
     expect(error.reason).toBe('sts_timeout');
     expect(stub.callCount).toBe(1);
+  });
+
+  test('the deadline destroys the attempt in flight, not only the wait for it', async () => {
+    const closedAt: number[] = [];
+    const silent = createServer((request) => request.socket.once('close', () => closedAt.push(Date.now())));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const override = process.env.AWS_ENDPOINT_URL_STS;
+    process.env.AWS_ENDPOINT_URL_STS = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    // A request timeout far beyond the deadline: only the deadline can end this attempt.
+    const patient = createStsClient({ region: 'eu-west-1', requestTimeoutMs: 5000 });
+    try {
+      const deadline = Date.now() + 200;
+      const error = await assumeRoleWithSaml(patient, input, { deadline }).catch((caught: unknown) => caught) as DelegationError;
+
+      expect(error.reason).toBe('sts_timeout');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(closedAt).toHaveLength(1);
+      expect(closedAt[0] - deadline).toBeLessThan(100);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_STS = override;
+      patient.destroy();
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test('a deadline that passes during a retry backoff answers at once, and nothing is sent after it', async () => {
+    stub.replyWith(...Array(3).fill({ status: 400, code: 'Throttling', delayMs: 100 }));
+    const startedAt = Date.now();
+    const error = await assumeRoleWithSaml(client, input, { deadline: startedAt + 250 }).catch((caught: unknown) => caught) as DelegationError;
+
+    expect(Date.now() - startedAt).toBeLessThan(450);
+    expect(error.reason).toBe('sts_timeout');
+    const callsAtDeadline = stub.callCount;
+    expect(callsAtDeadline).toBeLessThanOrEqual(2);
+    // Throttling backoff is up to a second here: the retry loop, left behind, must not send again.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(stub.callCount).toBe(callsAtDeadline);
+  });
+
+  test('concurrent calls keep their own deadlines', async () => {
+    stub.replyWith({ delayMs: 400 }, { delayMs: 400 });
+    const short = assumeRoleWithSaml(client, input, { deadline: Date.now() + 150 }).catch((caught: unknown) => caught);
+    const long = assumeRoleWithSaml(client, input, { deadline: Date.now() + 3000 });
+
+    expect(((await short) as DelegationError).reason).toBe('sts_timeout');
+    const { AccessKeyId } = (await long).Credentials;
+    expect(stub.calls.map((call) => call.issued?.accessKeyId)).toContain(AccessKeyId);
   });
 
   test('with no time left STS is not called at all', async () => {

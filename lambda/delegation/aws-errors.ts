@@ -86,3 +86,28 @@ export function dependencyUnavailable(dependency: 'sts' | 'kms' | 'secretsmanage
     `${dependency}_${failure.code}`,
   );
 }
+
+/** Bounds of an AWS SDK client of the handler. */
+export interface AwsClientOptions {
+  readonly region: string;
+  /** @default 3 */
+  readonly maxAttempts?: number;
+  /** Milliseconds to open a connection. @default 1000 */
+  readonly connectionTimeoutMs?: number;
+  /** Milliseconds one attempt may take (the default is the client's own). */
+  readonly requestTimeoutMs?: number;
+}
+
+/** The client configuration every AWS call of the handler shares: standard jittered retries and bounded timeouts. */
+export function boundedClientConfig(options: AwsClientOptions, defaultRequestTimeoutMs: number) {
+  return {
+    region: options.region,
+    maxAttempts: options.maxAttempts ?? 3,
+    retryMode: 'standard',
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? 1000,
+      requestTimeout: options.requestTimeoutMs ?? defaultRequestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  };
+}

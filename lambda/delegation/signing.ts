@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { classifyAwsFailure, dependencyUnavailable } from './aws-errors';
+import { boundedClientConfig, classifyAwsFailure, dependencyUnavailable, type AwsClientOptions } from './aws-errors';
 import { DelegationError } from './types';
 import type { Signer } from '../shared/signer';
 
@@ -10,42 +10,19 @@ import type { Signer } from '../shared/signer';
  * `kms_…` reason, and signing never outlives the request's time budget.
  */
 
-export interface KmsClientOptions {
-  readonly region: string;
-  /** @default 3 */
-  readonly maxAttempts?: number;
-  /** Milliseconds to open a connection. @default 1000 */
-  readonly connectionTimeoutMs?: number;
-  /** Milliseconds one attempt may take. @default 2000 */
-  readonly requestTimeoutMs?: number;
-}
+/** Bounds of the KMS and Secrets Manager clients; one attempt may take 2000 ms unless `requestTimeoutMs` says otherwise. */
+export type KmsClientOptions = AwsClientOptions;
+
+const KMS_REQUEST_TIMEOUT_MS = 2000;
 
 /** A Secrets Manager client for the one read of a bring-your-own signing key, with the same bounds as KMS. */
 export function createSecretsManagerClient(options: KmsClientOptions): SecretsManagerClient {
-  return new SecretsManagerClient({
-    region: options.region,
-    maxAttempts: options.maxAttempts ?? 3,
-    retryMode: 'standard',
-    requestHandler: {
-      connectionTimeout: options.connectionTimeoutMs ?? 1000,
-      requestTimeout: options.requestTimeoutMs ?? 2000,
-      throwOnRequestTimeout: true,
-    },
-  });
+  return new SecretsManagerClient(boundedClientConfig(options, KMS_REQUEST_TIMEOUT_MS));
 }
 
 /** A KMS client for `kms:Sign` with standard jittered retries and bounded timeouts; `AWS_ENDPOINT_URL_KMS` is honoured by the SDK. */
 export function createKmsClient(options: KmsClientOptions): KMSClient {
-  return new KMSClient({
-    region: options.region,
-    maxAttempts: options.maxAttempts ?? 3,
-    retryMode: 'standard',
-    requestHandler: {
-      connectionTimeout: options.connectionTimeoutMs ?? 1000,
-      requestTimeout: options.requestTimeoutMs ?? 2000,
-      throwOnRequestTimeout: true,
-    },
-  });
+  return new KMSClient(boundedClientConfig(options, KMS_REQUEST_TIMEOUT_MS));
 }
 
 const SIGNING_UNAVAILABLE = 'The signing service is temporarily unavailable; retry later';
