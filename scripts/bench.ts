@@ -594,7 +594,7 @@ function dominance(results: Results): string {
     `- Warm request: of the summed stage times, ${shares.join(', ')}. The 1.5× bar leaves half a`,
     `  signature's CPU for everything but the signature; the STS call through the AWS SDK alone takes ${fixed(stsCall?.ratio.median ?? NaN)}×.`,
     `- Cold start: the subject spends ${fixed(cold.subjectMs.median - cold.referenceMs.median, 0)} ms more than the reference (medians). Its first request`,
-    `  takes ${fixed(cold.firstRequestMs.median, 0)} ms, of which loading Node's fetch (undici) is about ${fixed(cold.fetchLoadMs.median, 0)} ms; requiring the whole bundle`,
+    `  takes ${fixed(cold.firstRequestMs.median, 0)} ms, of which loading undici for jose's \`new Headers()\` is about ${fixed(cold.fetchLoadMs.median, 0)} ms; requiring the whole bundle`,
     `  takes ${fixed(cold.requireMs.median, 0)} ms against ${fixed(cold.referenceRequireMs.median, 0)} ms for the reference's require of \`@aws-sdk/client-sts\` from node_modules.`,
     results.throughput.handlerCoreShare.median >= 0.9
       ? `- Throughput: the handler process is CPU-bound (${fixed(results.throughput.handlerCoreShare.median * 100, 0)}% of a core under load), so requests/s follow the warm CPU per request.`
@@ -655,8 +655,9 @@ Inside the subject: node boot ${fixed(cold.bootMs.median, 1)} ms, require of the
 (${fixed(cold.requireMs.min, 1)}–${fixed(cold.requireMs.max, 1)}), first request ${fixed(cold.firstRequestMs.median, 1)} ms
 (${fixed(cold.firstRequestMs.min, 1)}–${fixed(cold.firstRequestMs.max, 1)}) (medians). Of the first request, about
 ${fixed(cold.fetchLoadMs.median, 1)} ms (${fixed(cold.fetchLoadMs.min, 1)}–${fixed(cold.fetchLoadMs.max, 1)}) is Node loading its fetch implementation
-(undici), which jose's \`createRemoteJWKSet\` triggers with \`new Headers()\` and \`fetch\` (timed alone in fresh
-processes); the AWS SDK's HTTP client is \`node:http\` and does not need it.
+(undici), which jose's \`createRemoteJWKSet\` still triggers with \`new Headers()\` (timed alone in fresh processes),
+although the JWKS itself is fetched with \`node:http(s)\` (\`lambda/delegation/jwks-fetch.ts\`), as the AWS SDK's HTTP
+client already is.
 
 ## 3. Bundle size
 
