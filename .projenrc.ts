@@ -140,22 +140,27 @@ project.preCompileTask.spawn(typecheckLambda);
 project.testTask.prependSpawn(bundle);
 
 // integ-runner snapshots: verified (never re-baselined) by the test task; integ:update rewrites them.
+// Both bundle first, so they also work on their own on a fresh clone.
 const integ = project.addTask('integ', {
   description: 'Verify the integ-runner snapshots of test/integ.*.ts (no deployment)',
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
-  exec: 'integ-runner --language typescript --directory test',
+  steps: [{ spawn: 'bundle' }, { exec: 'integ-runner --language typescript --directory test' }],
 });
 project.addTask('integ:update', {
   description: 'Re-synthesize the integ-runner snapshots without deploying',
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
-  exec: 'integ-runner --language typescript --directory test --dry-run --update-on-failed',
+  steps: [{ spawn: 'bundle' }, { exec: 'integ-runner --language typescript --directory test --dry-run --update-on-failed' }],
 });
 project.testTask.spawn(integ);
 
+// Bundles first: on a fresh clone assets/ does not exist yet, and the example's functions point there.
 project.addTask('synth:example', {
   description: 'Synthesize the example app into examples/cdk.out (no AWS account needed)',
-  exec: 'cdk synth --app "ts-node --prefer-ts-exts examples/app.ts" --output examples/cdk.out --quiet',
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'cdk synth --app "ts-node --prefer-ts-exts examples/app.ts" --output examples/cdk.out --quiet' },
+  ],
 });
 
 // Every TypeScript snippet of the README and of doc comments compiles (strict), and the README's
