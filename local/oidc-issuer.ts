@@ -37,7 +37,9 @@ export type JwksFault =
   /** Answer 200 with JSON that is not a key set. */
   | 'invalid-jwks'
   /** Answer 302 to a path that serves the real keys (a client that follows redirects would succeed). */
-  | 'redirect';
+  | 'redirect'
+  /** Answer 200 with the real keys padded to 1 MiB (a client without a size limit would succeed). */
+  | 'oversized';
 
 export interface OidcIssuerOptions {
   /** One signing key is generated per entry, in this order; the first is the default. @default ['RS256'] */
@@ -220,6 +222,9 @@ export async function startOidcIssuer(options: OidcIssuerOptions = {}): Promise<
         return;
       case 'redirect':
         response.writeHead(302, { Location: `${origin}/redirected-jwks.json` }).end();
+        return;
+      case 'oversized':
+        sendJson(response, 200, { keys: keys.map((key) => key.publicJwk), padding: 'x'.repeat(1024 * 1024) });
         return;
       case 'none':
         sendJson(response, 200, { keys: keys.map((key) => key.publicJwk) });

@@ -233,6 +233,7 @@ const FAULTS: BadInput[] = [
   { name: 'JWKS connection reset', jwksFault: 'reset', attempt: async () => bearer(await goodToken()), status: 503, error: 'temporarily_unavailable', reason: 'jwks_unavailable' },
   { name: 'JWKS is not JSON', jwksFault: 'garbage', attempt: async () => bearer(await goodToken()), status: 503, error: 'temporarily_unavailable', reason: 'jwks_unavailable' },
   { name: 'JWKS redirects elsewhere', jwksFault: 'redirect', attempt: async () => bearer(await goodToken()), status: 503, error: 'temporarily_unavailable', reason: 'jwks_unavailable' },
+  { name: 'JWKS larger than the limit', jwksFault: 'oversized', attempt: async () => bearer(await goodToken()), status: 503, error: 'temporarily_unavailable', reason: 'jwks_unavailable' },
 ];
 
 const CLASSES: Array<[string, BadInput[]]> = [

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, customFetch, errors } from 'jose';
 import { buildSelfSignedCertificate } from '../lambda/certificate/certificate';
-import { fetchJwks } from '../lambda/delegation/jwks-fetch';
+import { MAX_JWKS_BYTES, fetchJwks } from '../lambda/delegation/jwks-fetch';
 import { PemSigner } from '../lambda/shared/pem-signer';
 
 /** What jose passes to its fetch, as `createRemoteJWKSet` builds it. */
@@ -106,6 +106,32 @@ describe('fetchJwks (jose customFetch on node:http)', () => {
       response.write('{"keys":[', () => request.socket.destroy());
     };
     await expect(fetchJwks(`${base}/jwks.json`, joseInit())).rejects.toThrow();
+  });
+
+  test('a key set over the size limit is refused while it streams, one at the limit is read', async () => {
+    const padded = (bytes: number) => {
+      const json = JSON.stringify({ ...JWKS, padding: '' });
+      return json.replace('"padding":""', `"padding":"${'x'.repeat(bytes - json.length)}"`);
+    };
+    respond = (_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(padded(MAX_JWKS_BYTES));
+    expect(await (await fetchJwks(`${base}/jwks.json`, joseInit())).json()).toMatchObject(JWKS);
+
+    let sent = 0;
+    respond = (request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = 'x'.repeat(64 * 1024);
+      const more = () => {
+        while (!request.socket.destroyed && sent < 1024 * MAX_JWKS_BYTES) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+    };
+    await expect(fetchJwks(`${base}/jwks.json`, joseInit(5000))).rejects.toThrow(/JWKS larger than/);
+    // Refused as the limit was crossed: the server got rid of little more than the sockets' buffers, not its 256 MiB.
+    expect(sent).toBeLessThan(128 * MAX_JWKS_BYTES);
   });
 
   test('a refused connection is an error', async () => {

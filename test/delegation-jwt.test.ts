@@ -342,7 +342,7 @@ describe('JWKS availability', () => {
     });
   }
 
-  test.each<JwksFault>(['reset', 'status-500', 'slow', 'garbage', 'invalid-jwks', 'redirect'])('answers 503 with Retry-After when the JWKS endpoint fails (%s)', async (fault) => {
+  test.each<JwksFault>(['reset', 'status-500', 'slow', 'garbage', 'invalid-jwks', 'redirect', 'oversized'])('answers 503 with Retry-After when the JWKS endpoint fails (%s)', async (fault) => {
     issuer.setFault(fault);
     const token = await issuer.sign();
     const before = issuer.jwksFetchCount;

@@ -16,11 +16,25 @@ import type { FetchImplementation } from 'jose';
  * reason (a `TimeoutError`, which jose turns into `JWKSTimeout`). Certificates are checked by node:https
  * defaults, as by `fetch`.
  */
+/**
+ * A key set larger than this is refused (the issuer is then unavailable, 503): real ones are a few KB,
+ * and without a cap a misbehaving issuer could fill the function's memory within the timeout.
+ */
+export const MAX_JWKS_BYTES = 256 * 1024;
+
 export const fetchJwks: FetchImplementation = (url, { headers, signal }) => new Promise((resolve, reject) => {
   const fail = (error: unknown) => reject(signal.aborted ? signal.reason : error);
   const request = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers: Object.fromEntries(headers), signal }, (response: IncomingMessage) => {
     const chunks: Buffer[] = [];
-    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let bytes = 0;
+    response.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_JWKS_BYTES) {
+        request.destroy(new Error(`JWKS larger than ${MAX_JWKS_BYTES} bytes`));
+      } else {
+        chunks.push(chunk);
+      }
+    });
     response.on('error', fail);
     // TextDecoder, as `Response.json()`, drops a UTF-8 byte order mark that JSON.parse would refuse.
     response.on('end', () => resolve({
