@@ -29,12 +29,14 @@ const indentedBy = (code: string, spaces: number): string => code.split('\n').ma
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const tablet = JSON.parse(readFileSync(join(root, '.jsii.tabl.json'), 'utf8')) as {
-  snippets: Record<string, { location: { api: { api: string }; field?: { line?: number } }; translations: { python?: { source: string } } }>;
+  snippets: Record<string, { location: { api: { api: string } }; translations: { $: { source: string }; python?: { source: string } } }>;
 };
-const readmeTranslations = new Map<number, string>();
+// Keyed by the TypeScript source, not by README line: rosetta reuses cached translations of unchanged
+// snippets together with the line they were first seen at.
+const readmeTranslations = new Map<string, string>();
 for (const snippet of Object.values(tablet.snippets)) {
-  if (snippet.location.api.api === 'moduleReadme' && snippet.location.field?.line && snippet.translations.python) {
-    readmeTranslations.set(snippet.location.field.line, snippet.translations.python.source);
+  if (snippet.location.api.api === 'moduleReadme' && snippet.translations.python) {
+    readmeTranslations.set(normalize(snippet.translations.$.source), snippet.translations.python.source);
   }
 }
 
@@ -44,7 +46,7 @@ let quickStart: string | undefined;
 blocks.forEach((block, index) => {
   if (block.language !== 'python') return;
   const typescript = blocks.slice(0, index).reverse().find((candidate) => candidate.language === 'ts');
-  const translation = typescript && readmeTranslations.get(typescript.line);
+  const translation = typescript && readmeTranslations.get(normalize(typescript.code));
   if (!translation) {
     failures.push(`README.md:${block.line}: no rosetta translation of a TypeScript block before this Python block`);
   } else if (normalize(translation) !== normalize(block.code)) {
