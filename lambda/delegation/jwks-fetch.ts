@@ -3,6 +3,12 @@ import { request as httpsRequest } from 'node:https';
 import type { FetchImplementation } from 'jose';
 
 /**
+ * A key set larger than this is refused (the issuer is then unavailable, 503): real ones are a few KB,
+ * and without a cap a misbehaving issuer could fill the function's memory within the timeout.
+ */
+export const MAX_JWKS_BYTES = 256 * 1024;
+
+/**
  * The JWKS fetch handed to jose's `createRemoteJWKSet` (its `customFetch` option), on node:http(s).
  *
  * Why: the first call of the global `fetch` makes Node load and set up undici (its HTTP client, with an
@@ -14,14 +20,8 @@ import type { FetchImplementation } from 'jose';
  * refuses any status but 200. Like `fetch` with jose's `redirect: 'manual'`, a redirect is answered as
  * it came and never followed. jose's timeout signal ends the request, body included, with the signal's
  * reason (a `TimeoutError`, which jose turns into `JWKSTimeout`). Certificates are checked by node:https
- * defaults, as by `fetch`.
+ * defaults, as by `fetch`. Unlike `fetch`, a body over {@link MAX_JWKS_BYTES} ends the request with an error.
  */
-/**
- * A key set larger than this is refused (the issuer is then unavailable, 503): real ones are a few KB,
- * and without a cap a misbehaving issuer could fill the function's memory within the timeout.
- */
-export const MAX_JWKS_BYTES = 256 * 1024;
-
 export const fetchJwks: FetchImplementation = (url, { headers, signal }) => new Promise((resolve, reject) => {
   const fail = (error: unknown) => reject(signal.aborted ? signal.reason : error);
   const request = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers: Object.fromEntries(headers), signal }, (response: IncomingMessage) => {
