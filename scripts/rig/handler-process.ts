@@ -1,5 +1,6 @@
 import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { cpuMicros } from './cpu';
 import type { CpuRound, HandlerReply, HandlerRequest } from './messages';
 import { startDelegationServer, type ProxyHandler } from '../../local/http-adapter';
 import { APP_ORIGIN, apiGatewayEvent, lambdaContext } from '../../test/support/handler-harness';
@@ -16,11 +17,6 @@ const SIGNED_BYTES = randomBytes(900);
 
 function send(reply: HandlerReply): void {
   process.send?.(reply);
-}
-
-function cpuMicros(): number {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
 }
 
 function bareSignatures(key: KeyObject, count: number): void {

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { DOMImplementation, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { cpuMicros } from './cpu';
 import type { SamlSigningReply, SamlSigningRound } from './messages';
 import { buildSelfSignedCertificate } from '../../lambda/certificate/certificate';
 import { AWS_SAML_ATTRIBUTE_PREFIX, NOT_BEFORE_BACKDATE_SECONDS, buildSignedSamlResponse, newSamlId } from '../../lambda/delegation/saml';
@@ -105,11 +106,6 @@ export function domSignedSamlResponse(input: AssertionInput, privateKey: KeyObje
     location: { reference: "/*/*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' },
   });
   return signature.getSignedXml();
-}
-
-function cpuMicros(): number {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
 }
 
 async function cpuPerIteration(iterations: number, work: () => unknown): Promise<number> {

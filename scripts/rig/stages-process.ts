@@ -1,4 +1,5 @@
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { cpuMicros } from './cpu';
 import type { StageRound, StagesReply } from './messages';
 import { decideGrant } from '../../lambda/delegation/claims';
 import { loadConfig } from '../../lambda/delegation/config';
@@ -24,11 +25,6 @@ interface StagesJob {
   readonly iterations: number;
   readonly rounds: number;
   readonly warmup: number;
-}
-
-function cpuMicros(): number {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
 }
 
 async function main(): Promise<void> {
