@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +10,8 @@ import { DelegationEnv, RoleConfig, SignerKind } from './delegation-environment'
 import { DelegationIdentityProvider } from './delegation-identity-provider';
 import { JwtIssuer } from './jwt-issuer';
 import { bundledFunction } from './private/bundled-function';
-import { issuerConfigs, sessionTagConfigs } from './private/handler-config';
+import { editableClaimWarnings } from './private/editable-claims';
+import { issuerConfigs, roleRuleConfigs, sessionTagConfigs } from './private/handler-config';
 import { acceptNagFindings } from './private/nag-suppressions';
 import { RoleRule } from './role-rule';
 import { SessionTag } from './session-tag';
@@ -132,7 +133,12 @@ export class DelegationEndpoint extends Construct {
   constructor(scope: Construct, id: string, props: DelegationEndpointProps) {
     super(scope, id);
     const issuers = issuerConfigs(props.issuers);
-    const sessionTags = sessionTagConfigs(props.sessionTags ?? []);
+    props.identityProvider._bindIssuers(this, props.issuers);
+    const roleRules = roleRuleConfigs(props.roleRules ?? [], props.issuers);
+    const sessionTags = sessionTagConfigs(props.sessionTags ?? [], props.issuers);
+    for (const warning of editableClaimWarnings(props.issuers, props.roleRules ?? [], props.sessionTags ?? [])) {
+      Annotations.of(this).addWarningV2(warning.id, warning.message);
+    }
     const sessionDuration = props.sessionDuration ?? Duration.hours(1);
     if (!sessionDuration.isUnresolved()) {
       const seconds = sessionDuration.toSeconds();
@@ -172,11 +178,17 @@ export class DelegationEndpoint extends Construct {
     const stack = Stack.of(this);
     const roles: RoleConfig = {
       defaultRoleArn: props.defaultRole?.roleArn ?? '',
-      rules: (props.roleRules ?? []).map((rule) => rule._toConfig()),
+      rules: roleRules,
       clientSelectable: (props.clientSelectableRoles ?? []).map((role) => role.roleArn),
     };
 
+    // The key policy of the identity provider's key names this role; from another stack it can only
+    // do so by a fixed name (a reference would make each stack depend on the other).
+    const handlerRoleName = Stack.of(props.identityProvider) === stack
+      ? undefined
+      : Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     this.handler = bundledFunction(this, 'Handler', {
+      roleName: handlerRoleName,
       bundle: 'delegation',
       handler: 'handler',
       description: 'Exchanges OpenID Connect id tokens for AWS credentials through a KMS-signed SAML assertion',

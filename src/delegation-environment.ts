@@ -54,8 +54,9 @@ export interface IssuerConfig {
   readonly subjectClaim: string;
   /**
    * Namespace put before the subject (`<namespace>:<subject>`) so that equal subjects of different
-   * issuers never share a prefix. Empty string when only one issuer is configured.
-   * `[a-z0-9-]{1,32}` when set; never contains `:`.
+   * issuers never share a prefix; empty string for bare subjects. `[a-z0-9-]{1,32}` when set; never
+   * contains `:`. Namespaces are unique among the issuers, and at most one issuer has none: a bare
+   * subject never contains `:`, so it can never equal a namespaced one.
    */
   readonly namespace: string;
   /** Maximum age of the token (now - iat) in seconds. */
@@ -82,15 +83,37 @@ export interface RoleConfig {
 /** One claim-based role rule. */
 export interface RoleRuleConfig {
   readonly roleArn: string;
+  /**
+   * The exact `iss` of the issuer whose tokens the rule examines (one of `DELEGATION_ISSUERS`): a token
+   * of any other issuer never matches it, whatever its claims say.
+   */
+  readonly issuer: string;
   /** Claim name, e.g. `groups` or `https://example.com/roles`. */
   readonly claim: string;
   /** `equals`: the claim is a string equal to value; `contains`: the claim is an array holding value. */
   readonly match: 'equals' | 'contains';
   readonly value: string;
+  /** Companion conditions that must all hold too, e.g. `email_verified` is true. Optional, default `[]`. */
+  readonly requires?: ClaimConditionConfig[];
+}
+
+/** A condition on one claim of a verified token. */
+export interface ClaimConditionConfig {
+  /** Claim name. */
+  readonly claim: string;
+  /**
+   * `equals`: a string equal to value; `contains`: an array holding value; `true`: the boolean `true`
+   * (or the string `"true"`, as some providers send verification flags).
+   */
+  readonly match: 'equals' | 'contains' | 'true';
+  /** The value compared; absent with `true`. */
+  readonly value?: string;
 }
 
 /** One session tag mapped from a claim (an element of `DELEGATION_SESSION_TAGS`). */
 export interface SessionTagConfig {
+  /** The exact `iss` of the issuer whose tokens carry the claim (one of `DELEGATION_ISSUERS`); other issuers' tokens never get this tag. */
+  readonly issuer: string;
   /** Tag key, sent as `PrincipalTag:<key>`; `[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}`. */
   readonly key: string;
   /** Claim whose string value becomes the tag value. */

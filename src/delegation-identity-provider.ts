@@ -1,7 +1,9 @@
-import { CustomResource, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { JwtIssuer } from './jwt-issuer';
+import { BoundIssuer, checkNamespaces } from './private/handler-config';
 import { AWS_SAML_AUDIENCE, DEFAULT_SAML_RECIPIENT } from './private/saml-constants';
 import { samlIdpMetadataXml } from './private/saml-metadata';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
@@ -12,13 +14,20 @@ export interface DelegationIdentityProviderProps {
   /**
    * The KMS key that signs assertions: an asymmetric RSA key (2048 bits or more) with key usage
    * SIGN_VERIFY. Only its public key leaves KMS.
-   * @default - a new RSA_2048 SIGN_VERIFY key, retained when the stack is deleted
+   *
+   * Whoever may call `kms:Sign` with this key can sign an assertion for any user, so its key policy
+   * must allow `kms:Sign` only to the delegation handlers and the certificate provider; a key you
+   * bring keeps the policy you gave it (synthesis warns; the README shows the statements to use).
+   * @default - a new RSA_2048 SIGN_VERIFY key, retained when the stack is deleted, whose key policy
+   * lets only the delegation handlers and the certificate provider sign and leaves administration
+   * to the account
    */
   readonly signingKey?: kms.IKey;
   /**
    * Further keys whose certificates are published in the metadata without being used for signing:
    * publish a new key here first, deploy, then make it the `signingKey`. IAM accepts up to 10 keys per
-   * provider.
+   * provider. IAM trusts every published key: their key policies must keep `kms:Sign` as narrow as the
+   * signing key's.
    * @default - none
    * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_saml.html
    */
@@ -48,6 +57,31 @@ export interface DelegationIdentityProviderProps {
   readonly certificateValidity?: Duration;
 }
 
+/** The only algorithm assertions and certificates are signed with. */
+const SIGNING_ALGORITHM = 'RSASSA_PKCS1_V1_5_SHA_256';
+
+/**
+ * What the account may do with a signing key we create: manage it, but neither sign nor create grants
+ * (a grant could hand out `kms:Sign`), so IAM policies of the account cannot give anyone the power to sign.
+ */
+const KEY_ADMINISTRATION_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:Describe*',
+  'kms:DisableKey',
+  'kms:EnableKey',
+  'kms:Get*',
+  'kms:List*',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
+];
+
 const RECIPIENT = /^https:\/\/([a-z0-9-]+\.)?signin\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)\/saml$/;
 
 /**
@@ -70,6 +104,12 @@ export class DelegationIdentityProvider extends Construct {
   public readonly audiences: string[];
   /** The IdP metadata document given to IAM (resolved at deploy time). */
   public readonly metadataXml: string;
+  /** Whether {@link signingKey} was created here, with a key policy that names its signers. */
+  private readonly ownsSigningKey: boolean;
+  /** ARNs of the roles the key policy of our own key lets sign. */
+  private readonly signerArns: string[] = [];
+  /** Every issuer bound to this provider, through any endpoint. */
+  private readonly boundIssuers: BoundIssuer[] = [];
 
   constructor(scope: Construct, id: string, props: DelegationIdentityProviderProps = {}) {
     super(scope, id);
@@ -91,12 +131,24 @@ export class DelegationIdentityProvider extends Construct {
       throw new Error(`IAM accepts at most 10 keys per SAML provider: got ${additionalKeys.length + 1}`);
     }
 
+    this.ownsSigningKey = props.signingKey === undefined;
     this.signingKey = props.signingKey ?? new kms.Key(this, 'SigningKey', {
       description: 'Signs the SAML assertions of the token delegation endpoint',
       keySpec: kms.KeySpec.RSA_2048,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
       removalPolicy: RemovalPolicy.RETAIN,
+      policy: this.signingKeyPolicy(),
     });
+    if (!this.ownsSigningKey) {
+      Annotations.of(this).addWarningV2('cdk-token-delegation:signingKeyPolicy',
+        'signingKey is yours, and so is its key policy: whoever may call kms:Sign with it can sign an assertion for any user. '
+        + 'Allow kms:Sign only to the delegation handler roles and the certificate provider (see "The signing key policy" in the README).');
+    }
+    if (additionalKeys.length > 0) {
+      Annotations.of(this).addWarningV2('cdk-token-delegation:publishedKeyPolicy',
+        'IAM trusts every key in additionalPublishedKeys: keep kms:Sign on each of them as narrow as on the signing key '
+        + '(see "The signing key policy" in the README).');
+    }
     const stack = Stack.of(this);
     this.entityId = props.entityId ?? `urn:cdk-token-delegation:${stack.account}:${stack.region}:${Names.uniqueId(this)}`;
     this.recipient = recipient;
@@ -130,20 +182,108 @@ export class DelegationIdentityProvider extends Construct {
     });
   }
 
-  /** Lets `grantee` sign with the signing key (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256 only). */
+  /**
+   * Lets `grantee`, a role, sign with the signing key (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256
+   * only): in its identity policy and, for a key created here, by name in the key policy, which
+   * denies signing to every other principal. A role in another stack needs a fixed `roleName`, so
+   * that the key policy can name it without a cross-stack reference cycle.
+   */
   public grantSign(grantee: iam.IGrantable): iam.Grant {
+    this.allowSigner(grantee.grantPrincipal);
     return iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['kms:Sign'],
       resourceArns: [this.signingKey.keyArn],
       resource: this.signingKey,
-      conditions: { StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' } },
+      conditions: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
     });
+  }
+
+  /**
+   * Records that `issuers` are bound to this provider by `consumer` (an endpoint), and refuses two
+   * issuers anywhere on this provider that could produce the same `${saml:sub}`.
+   * @internal
+   */
+  public _bindIssuers(consumer: Construct, issuers: readonly JwtIssuer[]): void {
+    const entries = issuers.map((issuer) => ({ issuer, where: consumer.node.path }));
+    checkNamespaces([...this.boundIssuers, ...entries]);
+    this.boundIssuers.push(...entries);
+  }
+
+  /**
+   * The key policy of a signing key created here. Administration stays with the account (through
+   * IAM), without kms:Sign or kms:CreateGrant; only the roles named through grantSign() and the
+   * certificate provider may sign, and an explicit deny refuses kms:Sign to every other principal
+   * whatever its own policies allow.
+   */
+  private signingKeyPolicy(): iam.PolicyDocument {
+    const signers = Lazy.list({ produce: () => [...this.signerArns] });
+    return new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'AccountAdministersTheKey',
+          principals: [new iam.AccountRootPrincipal()],
+          actions: KEY_ADMINISTRATION_ACTIONS,
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'OnlyTheDelegationHandlersSign',
+          principals: [new iam.AccountRootPrincipal()],
+          actions: ['kms:Sign'],
+          resources: ['*'],
+          conditions: {
+            ArnEquals: { 'aws:PrincipalArn': signers },
+            StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM },
+          },
+        }),
+        new iam.PolicyStatement({
+          sid: 'NobodyElseSigns',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:Sign'],
+          resources: ['*'],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': signers } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'NoGrants',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:CreateGrant'],
+          resources: ['*'],
+        }),
+      ],
+    });
+  }
+
+  /** Names `principal`'s role in the key policy of a key created here (keys brought in keep their own policy). */
+  private allowSigner(principal: iam.IPrincipal): void {
+    if (!this.ownsSigningKey) return;
+    const role = principal as Partial<iam.IRole>;
+    if (typeof role.roleArn !== 'string' || typeof role.roleName !== 'string') {
+      throw new Error('grantSign: only a role can be allowed to sign with the signing key (the key policy names each signer by role ARN)');
+    }
+    const roleStack = Stack.of(principal as unknown as Construct);
+    const keyStack = Stack.of(this.signingKey);
+    if (roleStack === keyStack) {
+      this.signerArns.push(role.roleArn);
+      return;
+    }
+    const physicalName = (principal as unknown as { physicalName?: string }).physicalName;
+    if (physicalName === undefined || Token.isUnresolved(physicalName)) {
+      throw new Error(
+        `grantSign: the role ${(principal as unknown as Construct).node.path} is in another stack than the signing key; `
+        + 'give it a fixed roleName so that the key policy can name it without a reference across the two stacks',
+      );
+    }
+    this.signerArns.push(keyStack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: physicalName }));
   }
 
   private certificateFor(key: kms.IKey, id: string, validity: Duration): string {
     const provider = SigningCertificateProvider.of(this);
     provider.grantSigningKey(key);
+    if (key === this.signingKey) {
+      this.allowSigner(provider.onEventFunction.role!);
+    }
     const certificate = new CustomResource(this, id, {
       serviceToken: provider.serviceToken,
       resourceType: SIGNING_CERTIFICATE_RESOURCE_TYPE,

@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, IResolvable, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -28,6 +28,14 @@ export interface UserPrefixOptions {
    * @default UserPrefixAccess.READ_WRITE
    */
   readonly access?: UserPrefixAccess;
+  /**
+   * Whether the bucket encrypts with SSE-KMS through S3 Bucket Keys. S3 then names the bucket, not
+   * the object, in the encryption context it sends to KMS, so the key grant can only be pinned to
+   * the bucket (S3 still checks each object request against the user's prefix).
+   * @default - read from the bucket when it was created in this app, otherwise false
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html
+   */
+  readonly bucketKeyEnabled?: boolean;
 }
 
 /** Properties of a {@link DelegationRole}. */
@@ -109,9 +117,46 @@ export class DelegationRole extends Construct {
     }]);
     let grant = objects.combine(listing);
     if (bucket.encryptionKey) {
-      const keyActions = access === UserPrefixAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'];
-      grant = grant.combine(bucket.encryptionKey.grant(this.role, ...keyActions));
+      grant = grant.combine(this.grantUserPrefixKey(bucket, bucket.encryptionKey.keyArn, userFolder, access, options.bucketKeyEnabled));
     }
     return grant;
   }
+
+  /**
+   * The bucket key's use for SSE-KMS, only through S3 (`kms:ViaService`) and only for the user's own
+   * objects: S3 puts `aws:s3:arn` = the object's ARN in the encryption context (the bucket's ARN
+   * with S3 Bucket Keys), so a session can neither call KMS directly nor decrypt through S3 what lies
+   * outside its prefix.
+   */
+  private grantUserPrefixKey(
+    bucket: s3.IBucket, keyArn: string, userFolder: string, access: UserPrefixAccess, bucketKeyEnabled?: boolean,
+  ): iam.Grant {
+    const keyActions = access === UserPrefixAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'];
+    const bucketStack = Stack.of(bucket);
+    const useBucketKey = bucketKeyEnabled ?? bucketKeyEnabledOf(bucket);
+    return iam.Grant.addToPrincipal({
+      grantee: this.role,
+      actions: keyActions,
+      resourceArns: [keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `s3.${bucketStack.region}.${bucketStack.urlSuffix}`,
+          ...(useBucketKey ? { 'kms:EncryptionContext:aws:s3:arn': bucket.bucketArn } : {}),
+        },
+        ...(useBucketKey ? {} : { StringLike: { 'kms:EncryptionContext:aws:s3:arn': bucket.arnForObjects(`${userFolder}*`) } }),
+      },
+    });
+  }
+}
+
+/** Whether a bucket created in this app turns on S3 Bucket Keys; false when it cannot be known. */
+function bucketKeyEnabledOf(bucket: s3.IBucket): boolean {
+  const cfn = bucket.node.defaultChild;
+  if (!(cfn instanceof s3.CfnBucket)) return false;
+  const encryption = cfn.bucketEncryption as s3.CfnBucket.BucketEncryptionProperty | IResolvable | undefined;
+  if (encryption === undefined || Token.isUnresolved(encryption)) return false;
+  const rules = (encryption as s3.CfnBucket.BucketEncryptionProperty).serverSideEncryptionConfiguration;
+  if (Token.isUnresolved(rules)) return false;
+  return (rules as Array<s3.CfnBucket.ServerSideEncryptionRuleProperty | IResolvable>)
+    .some((rule) => !Token.isUnresolved(rule) && (rule as s3.CfnBucket.ServerSideEncryptionRuleProperty).bucketKeyEnabled === true);
 }

@@ -1,4 +1,5 @@
 export * from './jwt-issuer';
+export * from './claim-condition';
 export * from './role-rule';
 export * from './session-tag';
 export * from './delegation-identity-provider';

@@ -40,10 +40,16 @@ export interface JwtIssuerOptions {
    */
   readonly clockTolerance?: Duration;
   /**
-   * Namespace put before the user id (`<namespace>:<sub>`) so that equal ids of different issuers
-   * never share a prefix. Required, and unique, when several issuers are configured; ignored with
-   * one issuer. Lowercase letters, digits and `-`, at most 32 characters.
-   * @default - no namespace (only valid with a single issuer)
+   * Namespace put before the user id (`<namespace>:<sub>`, so `${saml:sub}` and the S3 prefix become
+   * e.g. `users/partner:alice/`) so that equal ids of different issuers never share a prefix. Always
+   * honoured, with a single issuer too. Among all issuers bound to one identity provider (through any
+   * endpoint) namespaces are unique and at most one issuer goes without: a bare id never contains `:`,
+   * so it never equals a namespaced one. Lowercase letters, digits and `-`, at most 32 characters.
+   *
+   * Choose it when you first deploy: adding or changing a namespace later moves that issuer's users
+   * to new prefixes. To add a second issuer later, give the new one a namespace and leave the first
+   * as it is, so existing users keep their prefixes.
+   * @default - no namespace: the bare user id (allowed for one issuer per identity provider)
    */
   readonly subjectNamespace?: string;
 }
@@ -98,7 +104,7 @@ export class JwtIssuer {
     if (!Token.isUnresolved(jwksUri) && !isHttpsUrl(jwksUri)) {
       throw new Error(`JwtIssuer.oidc: jwksUri must be an https URL, got '${jwksUri}'`);
     }
-    return new JwtIssuer(props.issuerUrl, jwksUri, props.audiences, undefined, props);
+    return new JwtIssuer(props.issuerUrl, jwksUri, props.audiences, undefined, props, props.jwksUri === undefined);
   }
 
   /** An Amazon Cognito user pool: only its id tokens (`token_use` = `id`) are accepted. */
@@ -107,7 +113,7 @@ export class JwtIssuer {
     const region = Stack.of(props.userPool).region;
     const issuerUrl = `https://cognito-idp.${region}.${Stack.of(props.userPool).urlSuffix}/${userPoolId}`;
     const audiences = props.clients.map((client) => client.userPoolClientId);
-    return new JwtIssuer(issuerUrl, `${issuerUrl}/.well-known/jwks.json`, audiences, 'id', props);
+    return new JwtIssuer(issuerUrl, `${issuerUrl}/.well-known/jwks.json`, audiences, 'id', props, false);
   }
 
   /** The exact `iss` value accepted. */
@@ -126,6 +132,11 @@ export class JwtIssuer {
   public readonly clockTolerance: Duration;
   /** Namespace of this issuer's subjects, if any. */
   public readonly subjectNamespace?: string;
+  /**
+   * Whether `jwksUri` was left to its default (for synth-time warnings).
+   * @internal
+   */
+  public readonly _jwksUriDefaulted: boolean;
   private readonly tokenUse?: string;
 
   private constructor(
@@ -134,6 +145,7 @@ export class JwtIssuer {
     audiences: string[],
     tokenUse: string | undefined,
     options: JwtIssuerOptions,
+    jwksUriDefaulted: boolean,
   ) {
     if (audiences.length === 0) {
       throw new Error(`JwtIssuer ${issuerUrl}: at least one audience (client id) is required`);
@@ -173,20 +185,21 @@ export class JwtIssuer {
     this.clockTolerance = clockTolerance;
     this.subjectNamespace = options.subjectNamespace;
     this.tokenUse = tokenUse;
+    this._jwksUriDefaulted = jwksUriDefaulted;
   }
 
   /**
    * The handler's configuration for this issuer.
    * @internal
    */
-  public _toConfig(namespaced: boolean): IssuerConfig {
+  public _toConfig(): IssuerConfig {
     return {
       issuer: this.issuerUrl,
       jwksUri: this.jwksUri,
       audiences: this.audiences,
       algorithms: this.algorithms,
       subjectClaim: this.subjectClaim,
-      namespace: namespaced ? this.subjectNamespace ?? '' : '',
+      namespace: this.subjectNamespace ?? '',
       maxTokenAgeSeconds: this.maxTokenAge.toSeconds(),
       clockToleranceSeconds: this.clockTolerance.toSeconds(),
       ...(this.tokenUse ? { tokenUse: this.tokenUse } : {}),

@@ -1,5 +1,7 @@
 import { Token } from 'aws-cdk-lib';
+import { validateClaimName } from './claim-condition';
 import { SessionTagConfig } from './delegation-environment';
+import { JwtIssuer } from './jwt-issuer';
 
 /** Options of a session tag taken from a claim. */
 export interface SessionTagOptions {
@@ -8,6 +10,12 @@ export interface SessionTagOptions {
    * @default false
    */
   readonly required?: boolean;
+  /**
+   * The issuer whose tokens carry the claim; tokens of any other issuer never get this tag.
+   * Required when the endpoint accepts several issuers.
+   * @default - the endpoint's only issuer
+   */
+  readonly issuer?: JwtIssuer;
 }
 
 // AWS's rules for tag keys: 1-128 characters of letters, separators, digits and `_ . : / = + - @`.
@@ -29,7 +37,7 @@ const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 export class SessionTag {
   /** A tag named `key` whose value is the string claim `claim`. */
   public static fromClaim(key: string, claim: string, options: SessionTagOptions = {}): SessionTag {
-    return new SessionTag(key, claim, options.required ?? false);
+    return new SessionTag(key, claim, options.required ?? false, options.issuer);
   }
 
   /** The tag key. */
@@ -38,8 +46,10 @@ export class SessionTag {
   public readonly claim: string;
   /** Whether the claim must be present. */
   public readonly required: boolean;
+  /** The issuer whose tokens carry the claim, when given. */
+  public readonly issuer?: JwtIssuer;
 
-  private constructor(key: string, claim: string, required: boolean) {
+  private constructor(key: string, claim: string, required: boolean, issuer: JwtIssuer | undefined) {
     if (!Token.isUnresolved(key)) {
       if (!TAG_KEY.test(key)) {
         throw new Error(`SessionTag: key '${key}' must be 1-128 letters, digits, spaces or _.:/=+-@`);
@@ -48,16 +58,18 @@ export class SessionTag {
         throw new Error(`SessionTag: key '${key}' must not start with 'aws:'`);
       }
     }
-    if (!Token.isUnresolved(claim) && (claim.length === 0 || /\s/.test(claim))) {
-      throw new Error(`SessionTag '${key}': claim must be a non-empty claim name without spaces`);
-    }
+    validateClaimName(claim, `SessionTag '${key}'`);
     this.key = key;
     this.claim = claim;
     this.required = required;
+    this.issuer = issuer;
   }
 
-  /** @internal */
-  public _toConfig(): SessionTagConfig {
-    return { key: this.key, claim: this.claim, required: this.required };
+  /**
+   * The handler's configuration of this tag, for tokens of `issuer` (the exact `iss`).
+   * @internal
+   */
+  public _toConfig(issuer: string): SessionTagConfig {
+    return { issuer, key: this.key, claim: this.claim, required: this.required };
   }
 }

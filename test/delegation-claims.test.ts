@@ -174,8 +174,8 @@ describe('awsSessionNameFor', () => {
 
 describe('roles', () => {
   const rules: RoleConfig['rules'] = [
-    { roleArn: ADMIN_ROLE, claim: 'groups', match: 'contains', value: 'admin' },
-    { roleArn: EDITOR_ROLE, claim: 'https://example.com/tier', match: 'equals', value: 'editor' },
+    { roleArn: ADMIN_ROLE, issuer: ISSUER, claim: 'groups', match: 'contains', value: 'admin' },
+    { roleArn: EDITOR_ROLE, issuer: ISSUER, claim: 'https://example.com/tier', match: 'equals', value: 'editor' },
   ];
 
   test('server choice: first matching rule, else the default', () => {
@@ -232,8 +232,8 @@ describe('roles', () => {
 
 describe('session tags', () => {
   const tags: SessionTagConfig[] = [
-    { key: 'department', claim: 'custom:department', required: true },
-    { key: 'level', claim: 'level', required: false },
+    { issuer: ISSUER, key: 'department', claim: 'custom:department', required: true },
+    { issuer: ISSUER, key: 'level', claim: 'level', required: false },
   ];
 
   test('maps strings and finite numbers, and leaves out a missing optional claim', () => {
@@ -276,6 +276,83 @@ describe('session tags', () => {
   });
 });
 
+describe('rules and tags belong to one issuer', () => {
+  const PARTNER = 'https://partner.example.com/';
+  const rules: RoleConfig['rules'] = [{ roleArn: ADMIN_ROLE, issuer: ISSUER, claim: 'cognito:groups', match: 'contains', value: 'editors' }];
+  const tags: SessionTagConfig[] = [{ issuer: ISSUER, key: 'department', claim: 'custom:department', required: false }];
+  const scoped = config({ roles: { rules, clientSelectable: [ADMIN_ROLE] }, sessionTags: tags });
+  const partnerToken = (claims: Record<string, unknown>) => token(claims, { issuer: PARTNER, namespace: 'partner' });
+
+  test('a token of the rule\'s own issuer matches it', () => {
+    expect(decideGrant(token({ 'cognito:groups': ['editors'] }), request(), scoped).roleArn).toBe(ADMIN_ROLE);
+  });
+
+  test('another issuer\'s token with the same claim gets the default role, not the rule\'s', () => {
+    expect(decideGrant(partnerToken({ 'cognito:groups': ['editors'] }), request(), scoped).roleArn).toBe(USER_ROLE);
+  });
+
+  test('another issuer\'s token cannot ask for the rule\'s role (403 role_not_allowed)', () => {
+    expectRefused(() => decideGrant(partnerToken({ 'cognito:groups': ['editors'] }), request({ requestedRoleArn: ADMIN_ROLE }), scoped),
+      403, 'access_denied', 'role_not_allowed');
+  });
+
+  test('another issuer\'s token never gets the tag its claim would fill', () => {
+    expect(decideGrant(token({ 'custom:department': 'sales' }), request(), scoped).sessionTags).toEqual([{ key: 'department', value: 'sales' }]);
+    expect(decideGrant(partnerToken({ 'custom:department': 'sales' }), request(), scoped).sessionTags).toEqual([]);
+  });
+
+  test('a required tag of another issuer does not refuse this issuer\'s tokens', () => {
+    const required = config({ sessionTags: [{ issuer: PARTNER, key: 'org', claim: 'org', required: true }] });
+    expect(decideGrant(token(), request(), required).sessionTags).toEqual([]);
+    expectRefused(() => decideGrant(partnerToken({}), request(), required), 403, 'access_denied', 'tag_missing');
+  });
+});
+
+describe('companion claims', () => {
+  const rules: RoleConfig['rules'] = [{
+    roleArn: ADMIN_ROLE,
+    issuer: ISSUER,
+    claim: 'email',
+    match: 'equals',
+    value: 'ops-admin@corp.example',
+    requires: [{ claim: 'email_verified', match: 'true' }],
+  }];
+  const withCompanion = config({ roles: { defaultRoleArn: '', rules } });
+
+  test.each<[string, unknown]>([['the boolean true', true], ['the string "true"', 'true']])('matches when email_verified is %s', (_name, verified) => {
+    expect(decideGrant(token({ email: 'ops-admin@corp.example', email_verified: verified }), request(), withCompanion).roleArn).toBe(ADMIN_ROLE);
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ['email_verified false', { email_verified: false }],
+    ['email_verified "false"', { email_verified: 'false' }],
+    ['email_verified 1', { email_verified: 1 }],
+    ['email_verified ["true"]', { email_verified: ['true'] }],
+    ['no email_verified', {}],
+  ])('does not match with %s (403 no_role)', (_name, claims) => {
+    expectRefused(() => decideGrant(token({ email: 'ops-admin@corp.example', ...claims }), request(), withCompanion), 403, 'access_denied', 'no_role');
+  });
+
+  test('every companion must hold, equals and contains included', () => {
+    const strict = config({
+      roles: {
+        defaultRoleArn: '',
+        rules: [{
+          roleArn: ADMIN_ROLE,
+          issuer: ISSUER,
+          claim: 'groups',
+          match: 'contains',
+          value: 'ops',
+          requires: [{ claim: 'amr', match: 'contains', value: 'mfa' }, { claim: 'tenant', match: 'equals', value: 'corp' }],
+        }],
+      },
+    });
+    expect(decideGrant(token({ groups: ['ops'], amr: ['pwd', 'mfa'], tenant: 'corp' }), request(), strict).roleArn).toBe(ADMIN_ROLE);
+    expectRefused(() => decideGrant(token({ groups: ['ops'], amr: ['pwd'], tenant: 'corp' }), request(), strict), 403, 'access_denied', 'no_role');
+    expectRefused(() => decideGrant(token({ groups: ['ops'], amr: ['mfa'], tenant: 'other' }), request(), strict), 403, 'access_denied', 'no_role');
+  });
+});
+
 describe('duration', () => {
   test('defaults to the configured duration', () => {
     expect(decideGrant(token(), request(), config({ sessionDurationSeconds: 7200 })).durationSeconds).toBe(7200);
@@ -295,8 +372,8 @@ test('a complete grant', () => {
     token({ 'sub': 'auth0|5f1a2b', 'groups': ['admin'], 'custom:department': 'sales' }),
     request({ requestedDurationSeconds: 900 }),
     config({
-      roles: { rules: [{ roleArn: ADMIN_ROLE, claim: 'groups', match: 'contains', value: 'admin' }] },
-      sessionTags: [{ key: 'department', claim: 'custom:department', required: true }],
+      roles: { rules: [{ roleArn: ADMIN_ROLE, issuer: ISSUER, claim: 'groups', match: 'contains', value: 'admin' }] },
+      sessionTags: [{ issuer: ISSUER, key: 'department', claim: 'custom:department', required: true }],
     }),
   );
   expect(grant).toEqual({

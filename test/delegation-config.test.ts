@@ -6,6 +6,8 @@ const ROLE = 'arn:aws:iam::123456789012:role/delegation-user';
 const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/admins/delegation-admin';
 const PROVIDER = 'arn:aws:iam::123456789012:saml-provider/TokenDelegation';
 const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const COGNITO = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC';
+const AUTH0 = 'https://tenant.auth0.com/';
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:delegation-key-AbCdEf';
 
 function issuer(overrides: Partial<Record<keyof IssuerConfig, unknown>> = {}): Record<string, unknown> {
@@ -65,12 +67,35 @@ describe('loadConfig: a valid environment', () => {
     });
   });
 
+  test('honours the namespace of a lone issuer', () => {
+    const config = loadConfig(env({ [DelegationEnv.ISSUERS]: JSON.stringify([issuer({ namespace: 'corp' })]) }));
+    expect(config.issuers[0].namespace).toBe('corp');
+  });
+
+  test('accepts one issuer without a namespace beside namespaced ones', () => {
+    const config = loadConfig(env({
+      [DelegationEnv.ISSUERS]: JSON.stringify([issuer(), issuer({ issuer: 'https://b.example.com', namespace: 'b' })]),
+    }));
+    expect(config.issuers.map((item) => item.namespace)).toEqual(['', 'b']);
+  });
+
+  test('the same tag key may be mapped for two issuers', () => {
+    const config = loadConfig(env({
+      [DelegationEnv.ISSUERS]: JSON.stringify([issuer(), issuer({ issuer: COGNITO, namespace: 'cognito' })]),
+      [DelegationEnv.SESSION_TAGS]: JSON.stringify([
+        { issuer: AUTH0, key: 'department', claim: 'https://corp.example/department', required: false },
+        { issuer: COGNITO, key: 'department', claim: 'custom:department', required: false },
+      ]),
+    }));
+    expect(config.sessionTags.map((tag) => tag.issuer)).toEqual([AUTH0, COGNITO]);
+  });
+
   test('reads every variable when all are set', () => {
     const config = loadConfig(env({
       [DelegationEnv.ISSUERS]: JSON.stringify([
         issuer({ namespace: 'auth0', algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] }),
         issuer({
-          issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC',
+          issuer: COGNITO,
           jwksUri: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/.well-known/jwks.json',
           namespace: 'cognito',
           tokenUse: 'id',
@@ -78,10 +103,17 @@ describe('loadConfig: a valid environment', () => {
         }),
       ]),
       [DelegationEnv.ROLES]: JSON.stringify(roles({
-        rules: [{ roleArn: ADMIN_ROLE, claim: 'cognito:groups', match: 'contains', value: 'admin' }],
+        rules: [{
+          roleArn: ADMIN_ROLE,
+          issuer: 'https://tenant.auth0.com/',
+          claim: 'email',
+          match: 'equals',
+          value: 'ops@corp.example',
+          requires: [{ claim: 'email_verified', match: 'true' }, { claim: 'amr', match: 'contains', value: 'mfa' }],
+        }],
         clientSelectable: [ADMIN_ROLE, ROLE],
       })),
-      [DelegationEnv.SESSION_TAGS]: JSON.stringify([{ key: 'department', claim: 'custom:department', required: false }]),
+      [DelegationEnv.SESSION_TAGS]: JSON.stringify([{ issuer: COGNITO, key: 'department', claim: 'custom:department', required: false }]),
       [DelegationEnv.SESSION_DURATION_SECONDS]: '43200',
       [DelegationEnv.ALLOWED_ORIGINS]: JSON.stringify(['https://app.example.com', 'http://localhost:3000', 'https://app.example.com:8443']),
       [DelegationEnv.ASSERTION_LIFETIME_SECONDS]: '60',
@@ -89,9 +121,16 @@ describe('loadConfig: a valid environment', () => {
     }));
     expect(config.issuers.map((item) => [item.namespace, item.tokenUse])).toEqual([['auth0', undefined], ['cognito', 'id']]);
     expect(config.issuers[0].algorithms).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
-    expect(config.roles.rules).toHaveLength(1);
+    expect(config.roles.rules).toEqual([{
+      roleArn: ADMIN_ROLE,
+      issuer: 'https://tenant.auth0.com/',
+      claim: 'email',
+      match: 'equals',
+      value: 'ops@corp.example',
+      requires: [{ claim: 'email_verified', match: 'true' }, { claim: 'amr', match: 'contains', value: 'mfa' }],
+    }]);
     expect(config.roles.clientSelectable).toEqual([ADMIN_ROLE, ROLE]);
-    expect(config.sessionTags).toEqual([{ key: 'department', claim: 'custom:department', required: false }]);
+    expect(config.sessionTags).toEqual([{ issuer: COGNITO, key: 'department', claim: 'custom:department', required: false }]);
     expect(config.sessionDurationSeconds).toBe(43200);
     expect(config.allowedOrigins).toHaveLength(3);
     expect(config.assertionLifetimeSeconds).toBe(60);
@@ -145,13 +184,13 @@ describe('loadConfig: refuses', () => {
     ['no algorithm', issuersEnv(issuer({ algorithms: [] })), 'DELEGATION_ISSUERS[0].algorithms: must list at least one algorithm'],
     ['missing property', issuersEnv({ ...issuer(), subjectClaim: undefined }), 'DELEGATION_ISSUERS[0].subjectClaim: is required'],
     ['misspelt property', issuersEnv({ ...issuer(), audience: 'x' }), 'DELEGATION_ISSUERS[0]: unknown property "audience"'],
-    ['namespace with one issuer', issuersEnv(issuer({ namespace: 'auth0' })), 'DELEGATION_ISSUERS[0].namespace: must be empty when only one issuer is configured'],
-    ['missing namespace with two issuers', issuersEnv(issuer({ namespace: 'a' }), issuer({ issuer: 'https://b.example.com' })),
-      'DELEGATION_ISSUERS[1].namespace: must match [a-z0-9-]{1,32}'],
+    ['two issuers without a namespace', issuersEnv(issuer(), issuer({ issuer: 'https://b.example.com' })),
+      'DELEGATION_ISSUERS[1]: duplicate namespace (at most one issuer may have none)'],
+    ['namespace with a colon on a lone issuer', issuersEnv(issuer({ namespace: 'a:b' })), 'DELEGATION_ISSUERS[0].namespace: must be empty or match'],
     ['namespace with a colon', issuersEnv(issuer({ namespace: 'a:b' }), issuer({ issuer: 'https://b.example.com', namespace: 'b' })),
-      'DELEGATION_ISSUERS[0].namespace: must match'],
+      'DELEGATION_ISSUERS[0].namespace: must be empty or match'],
     ['upper-case namespace', issuersEnv(issuer({ namespace: 'Auth0' }), issuer({ issuer: 'https://b.example.com', namespace: 'b' })),
-      'DELEGATION_ISSUERS[0].namespace: must match'],
+      'DELEGATION_ISSUERS[0].namespace: must be empty or match'],
     ['duplicate namespace', issuersEnv(issuer({ namespace: 'a' }), issuer({ issuer: 'https://b.example.com', namespace: 'a' })),
       'DELEGATION_ISSUERS[1]: duplicate namespace'],
     ['duplicate issuer', issuersEnv(issuer({ namespace: 'a' }), issuer({ namespace: 'b' })), 'DELEGATION_ISSUERS[1]: duplicate issuer'],
@@ -177,23 +216,36 @@ describe('loadConfig: refuses', () => {
     ['user ARN as role', rolesEnv(roles({ defaultRoleArn: 'arn:aws:iam::123456789012:user/x' })), 'DELEGATION_ROLES.defaultRoleArn: must be an IAM role ARN'],
     ['role with a comma', rolesEnv(roles({ defaultRoleArn: 'arn:aws:iam::123456789012:role/a,b' })), 'DELEGATION_ROLES.defaultRoleArn: must be an IAM role ARN'],
     ['role with wildcard', rolesEnv(roles({ defaultRoleArn: 'arn:aws:iam::123456789012:role/*' })), 'DELEGATION_ROLES.defaultRoleArn: must be an IAM role ARN'],
-    ['rule with bad match', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, claim: 'groups', match: 'regex', value: 'a' }] })),
+    ['rule with bad match', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: 'groups', match: 'regex', value: 'a' }] })),
       'DELEGATION_ROLES.rules[0].match: must be "equals" or "contains"'],
-    ['rule without claim', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, claim: '', match: 'equals', value: 'a' }] })),
+    ['rule without claim', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: '', match: 'equals', value: 'a' }] })),
       'DELEGATION_ROLES.rules[0].claim: must not be empty'],
+    ['rule without an issuer', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, claim: 'groups', match: 'equals', value: 'a' }] })),
+      'DELEGATION_ROLES.rules[0].issuer: is required'],
+    ['rule of an issuer that is not configured', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: 'https://other.example.com/', claim: 'groups', match: 'equals', value: 'a' }] })),
+      'DELEGATION_ROLES.rules[0].issuer: must be the issuer of one of DELEGATION_ISSUERS'],
+    ['companion with an unknown match', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: 'g', match: 'equals', value: 'a', requires: [{ claim: 'v', match: 'regex', value: 'x' }] }] })),
+      'DELEGATION_ROLES.rules[0].requires[0].match: must be "equals", "contains" or "true"'],
+    ['companion "true" with a value', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: 'g', match: 'equals', value: 'a', requires: [{ claim: 'v', match: 'true', value: 'x' }] }] })),
+      'DELEGATION_ROLES.rules[0].requires[0].value: must be absent when match is "true"'],
+    ['companion without a value', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: 'g', match: 'equals', value: 'a', requires: [{ claim: 'v', match: 'equals' }] }] })),
+      'DELEGATION_ROLES.rules[0].requires[0].value: must be a string'],
+    ['tag without an issuer', tagsEnv([{ key: 'k', claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].issuer: is required'],
+    ['tag of an issuer that is not configured', tagsEnv([{ issuer: 'https://tenant.auth0.com', key: 'k', claim: 'c', required: false }]),
+      'DELEGATION_SESSION_TAGS[0].issuer: must be the issuer of one of DELEGATION_ISSUERS'],
     ['selectable role that no user can have', rolesEnv(roles({ clientSelectable: [ADMIN_ROLE] })),
       'DELEGATION_ROLES.clientSelectable[0]: is neither the default role nor the role of a rule'],
     ['selectable role listed twice', rolesEnv(roles({ clientSelectable: [ROLE, ROLE] })), 'DELEGATION_ROLES.clientSelectable[1]: duplicate role'],
 
     ['tags not an array', tagsEnv({}), 'DELEGATION_SESSION_TAGS: must be a JSON array'],
-    ['51 tags', tagsEnv(Array.from({ length: 51 }, (_, index) => ({ key: `k${index}`, claim: 'c', required: false }))),
-      'DELEGATION_SESSION_TAGS: must list at most 50 tags'],
-    ['tag key with a pipe', tagsEnv([{ key: 'a|b', claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].key: must be 1..128'],
-    ['tag key of 129 characters', tagsEnv([{ key: 'k'.repeat(129), claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].key: must be at most 128 characters'],
-    ['reserved tag key', tagsEnv([{ key: 'AWS:x', claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].key: must not start with "aws:"'],
-    ['tag keys equal but for case', tagsEnv([{ key: 'Dept', claim: 'a', required: false }, { key: 'dept', claim: 'b', required: true }]),
+    ['51 tags', tagsEnv(Array.from({ length: 51 }, (_, index) => ({ issuer: AUTH0, key: `k${index}`, claim: 'c', required: false }))),
+      'DELEGATION_SESSION_TAGS: must list at most 50 tags per issuer'],
+    ['tag key with a pipe', tagsEnv([{ issuer: AUTH0, key: 'a|b', claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].key: must be 1..128'],
+    ['tag key of 129 characters', tagsEnv([{ issuer: AUTH0, key: 'k'.repeat(129), claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].key: must be at most 128 characters'],
+    ['reserved tag key', tagsEnv([{ issuer: AUTH0, key: 'AWS:x', claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].key: must not start with "aws:"'],
+    ['tag keys equal but for case', tagsEnv([{ issuer: AUTH0, key: 'Dept', claim: 'a', required: false }, { issuer: AUTH0, key: 'dept', claim: 'b', required: true }]),
       'DELEGATION_SESSION_TAGS[1]: duplicate tag key'],
-    ['required not a boolean', tagsEnv([{ key: 'k', claim: 'c', required: 'yes' }]), 'DELEGATION_SESSION_TAGS[0].required: must be true or false'],
+    ['required not a boolean', tagsEnv([{ issuer: AUTH0, key: 'k', claim: 'c', required: 'yes' }]), 'DELEGATION_SESSION_TAGS[0].required: must be true or false'],
 
     ['duration below 900', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '899' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be between 900 and 43200, got 899'],
     ['duration above 43200', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '43201' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be between 900 and 43200'],

@@ -90,7 +90,7 @@ describe('DelegationEndpoint', () => {
     expect(env[DelegationEnv.SESSION_DURATION_SECONDS]).toBe('1800');
     expect(env[DelegationEnv.SAML_RECIPIENT]).toBe('https://signin.aws.amazon.com/saml');
     expect(JSON.parse(env[DelegationEnv.ALLOWED_ORIGINS])).toEqual(['https://app.example.com']);
-    expect(JSON.parse(env[DelegationEnv.SESSION_TAGS])).toEqual([{ key: 'department', claim: 'custom:department', required: true }]);
+    expect(JSON.parse(env[DelegationEnv.SESSION_TAGS])).toEqual([{ issuer: 'https://tenant.eu.auth0.com/', key: 'department', claim: 'custom:department', required: true }]);
     expect(JSON.stringify(env[DelegationEnv.ISSUERS])).toContain('https://tenant.eu.auth0.com/');
     const issuers = JSON.parse(stack.resolve(env[DelegationEnv.ISSUERS]));
     expect(issuers).toEqual([{
@@ -259,13 +259,13 @@ describe('DelegationEndpoint', () => {
       ['a negative rate limit', { throttlingRateLimit: -1 }, /throttlingRateLimit/],
       ['two issuers without namespaces', {
         issuers: [auth0Issuer(), JwtIssuer.oidc({ issuerUrl: 'https://other.example.com/', audiences: ['x'] })],
-      }, /every issuer needs a subjectNamespace/],
+      }, /both have no subjectNamespace/],
       ['two issuers with one namespace', {
         issuers: [
           JwtIssuer.oidc({ issuerUrl: 'https://a.example.com/', audiences: ['x'], subjectNamespace: 'same' }),
           JwtIssuer.oidc({ issuerUrl: 'https://b.example.com/', audiences: ['x'], subjectNamespace: 'same' }),
         ],
-      }, /namespaces must be unique/],
+      }, /both have subjectNamespace 'same'/],
       ['the same issuer twice', {
         issuers: [
           JwtIssuer.oidc({ issuerUrl: 'https://a.example.com/', audiences: ['x'], subjectNamespace: 'a' }),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MIN_SESSION_DURATION_SECONDS, type DelegationConfig } from './config';
 import { DelegationError, type DelegationGrant, type DelegationRequest, type VerifiedToken } from './types';
-import type { RoleRuleConfig } from '../../src/delegation-environment';
+import type { ClaimConditionConfig, RoleRuleConfig } from '../../src/delegation-environment';
 
 /**
  * Characters a subject may contain: enough for Auth0 (`auth0|5f…`, `google-oauth2|1…`), Google and
@@ -43,10 +43,10 @@ export function decideGrant(token: VerifiedToken, request: DelegationRequest, co
   const sessionName = awsSessionNameFor(subject);
   return {
     subject,
-    roleArn: chooseRole(token.claims, request.requestedRoleArn, config),
+    roleArn: chooseRole(token, request.requestedRoleArn, config),
     roleSessionName: sessionName,
     sourceIdentity: sessionName,
-    sessionTags: sessionTagsOf(token.claims, config),
+    sessionTags: sessionTagsOf(token, config),
     durationSeconds: durationOf(request.requestedDurationSeconds, config.sessionDurationSeconds),
   };
 }
@@ -96,12 +96,23 @@ export function awsSessionNameFor(subject: string): string {
   return `${readable}=${createHash('sha256').update(subject, 'utf8').digest('hex').slice(0, HASH_CHARS)}`;
 }
 
-function ruleMatches(claims: Readonly<Record<string, unknown>>, rule: RoleRuleConfig): boolean {
-  const value = claim(claims, rule.claim);
-  if (rule.match === 'equals') {
-    return typeof value === 'string' && value === rule.value;
+function conditionHolds(claims: Readonly<Record<string, unknown>>, condition: ClaimConditionConfig): boolean {
+  const value = claim(claims, condition.claim);
+  switch (condition.match) {
+    case 'equals':
+      return typeof value === 'string' && value === condition.value;
+    case 'contains':
+      return Array.isArray(value) && value.some((member) => typeof member === 'string' && member === condition.value);
+    case 'true':
+      return value === true || value === 'true';
   }
-  return Array.isArray(value) && value.some((member) => typeof member === 'string' && member === rule.value);
+}
+
+/** A rule matches only tokens of its own issuer whose claims satisfy its condition and every companion condition. */
+function ruleMatches(token: VerifiedToken, rule: RoleRuleConfig): boolean {
+  return rule.issuer === token.issuer
+    && conditionHolds(token.claims, rule)
+    && (rule.requires ?? []).every((condition) => conditionHolds(token.claims, condition));
 }
 
 /**
@@ -109,9 +120,9 @@ function ruleMatches(claims: Readonly<Record<string, unknown>>, rule: RoleRuleCo
  * the first matching rule's role, else the default. A role the client names must be client-selectable
  * and available, compared as exact strings.
  */
-function chooseRole(claims: Readonly<Record<string, unknown>>, requestedRoleArn: string | undefined, config: DelegationConfig): string {
+function chooseRole(token: VerifiedToken, requestedRoleArn: string | undefined, config: DelegationConfig): string {
   const { defaultRoleArn, rules, clientSelectable } = config.roles;
-  const matchedRoles = rules.filter((rule) => ruleMatches(claims, rule)).map((rule) => rule.roleArn);
+  const matchedRoles = rules.filter((rule) => ruleMatches(token, rule)).map((rule) => rule.roleArn);
   const available = defaultRoleArn === '' ? matchedRoles : [...matchedRoles, defaultRoleArn];
   if (requestedRoleArn !== undefined) {
     if (!clientSelectable.includes(requestedRoleArn) || !available.includes(requestedRoleArn)) {
@@ -127,14 +138,15 @@ function chooseRole(claims: Readonly<Record<string, unknown>>, requestedRoleArn:
 }
 
 /**
- * Session tags from the mapped claims. A claim value may be a string or a finite number (written in
+ * Session tags from the claims mapped for the token's issuer. A claim value may be a string or a finite number (written in
  * JavaScript's shortest form, e.g. `42`, `1.5`); booleans, arrays, objects and null are refused, as is
  * any value outside AWS's tag rules, so a request never gets part of its tags.
  */
-function sessionTagsOf(claims: Readonly<Record<string, unknown>>, config: DelegationConfig): Array<{ key: string; value: string }> {
+function sessionTagsOf(token: VerifiedToken, config: DelegationConfig): Array<{ key: string; value: string }> {
   const tags: Array<{ key: string; value: string }> = [];
-  for (const tag of config.sessionTags) {
-    const raw = claim(claims, tag.claim);
+  // Only the token's own issuer's tags: another issuer's claim of the same name means nothing here.
+  for (const tag of config.sessionTags.filter((candidate) => candidate.issuer === token.issuer)) {
+    const raw = claim(token.claims, tag.claim);
     if (raw === undefined) {
       if (tag.required) {
         throw accessDenied('tag_missing', `The token lacks the claim for session tag "${tag.key}"`);

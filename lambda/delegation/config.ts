@@ -3,6 +3,7 @@ import {
   SignerKind,
   type IssuerConfig,
   type RoleConfig,
+  type ClaimConditionConfig,
   type RoleRuleConfig,
   type SessionTagConfig,
 } from '../../src/delegation-environment';
@@ -90,8 +91,8 @@ export function loadConfig(env: Env): DelegationConfig {
     samlEntityId: parseEntityId(requireString(env, DelegationEnv.SAML_ENTITY_ID)),
     samlRecipient: parseRecipient(requireString(env, DelegationEnv.SAML_RECIPIENT)),
     providerArn,
-    roles: parseRoles(requireJson(env, DelegationEnv.ROLES)),
-    sessionTags: parseSessionTags(optionalJson(env, DelegationEnv.SESSION_TAGS, [])),
+    roles: parseRoles(requireJson(env, DelegationEnv.ROLES), issuers),
+    sessionTags: parseSessionTags(optionalJson(env, DelegationEnv.SESSION_TAGS, []), issuers),
     sessionDurationSeconds,
     signer: parseSigner(env),
     allowedOrigins: parseOrigins(optionalJson(env, DelegationEnv.ALLOWED_ORIGINS, [])),
@@ -258,18 +259,13 @@ function parseIssuers(value: unknown): IssuerConfig[] {
   }
   const issuers = list.map((item, index) => parseIssuer(item, `${name}[${index}]`));
   expectUnique(issuers.map((issuer) => issuer.issuer), name, 'issuer');
-  if (issuers.length === 1) {
-    if (issuers[0].namespace !== '') {
-      fail(`${name}[0].namespace`, 'must be empty when only one issuer is configured');
+  issuers.forEach((issuer, index) => {
+    if (issuer.namespace !== '' && !NAMESPACE.test(issuer.namespace)) {
+      fail(`${name}[${index}].namespace`, 'must be empty or match [a-z0-9-]{1,32}');
     }
-  } else {
-    issuers.forEach((issuer, index) => {
-      if (!NAMESPACE.test(issuer.namespace)) {
-        fail(`${name}[${index}].namespace`, 'must match [a-z0-9-]{1,32} when several issuers are configured, so their subjects never collide');
-      }
-    });
-    expectUnique(issuers.map((issuer) => issuer.namespace), name, 'namespace');
-  }
+  });
+  // A bare subject never contains ':', so it never equals a namespaced one: at most one issuer may go without.
+  expectUnique(issuers.map((issuer) => issuer.namespace), name, 'namespace (at most one issuer may have none), so that subjects never collide');
   return issuers;
 }
 
@@ -321,14 +317,23 @@ function expectRoleArn(value: unknown, path: string): string {
   return text;
 }
 
-function parseRoles(value: unknown): RoleConfig {
+/** The `issuer` of a rule or tag: the exact `iss` of one of the configured issuers. */
+function expectIssuerRef(value: unknown, path: string, issuers: readonly IssuerConfig[]): string {
+  const text = expectString(value, path, { maxLength: 2048 });
+  if (!issuers.some((issuer) => issuer.issuer === text)) {
+    fail(path, `must be the issuer of one of ${DelegationEnv.ISSUERS}`);
+  }
+  return text;
+}
+
+function parseRoles(value: unknown, issuers: readonly IssuerConfig[]): RoleConfig {
   const name = DelegationEnv.ROLES;
   const item = expectObject(value, name, ['defaultRoleArn', 'rules', 'clientSelectable']);
   const defaultRoleArn = expectString(item.defaultRoleArn, `${name}.defaultRoleArn`, { allowEmpty: true });
   if (defaultRoleArn !== '') {
     expectRoleArn(defaultRoleArn, `${name}.defaultRoleArn`);
   }
-  const rules = expectArray(item.rules, `${name}.rules`).map((rule, index) => parseRoleRule(rule, `${name}.rules[${index}]`));
+  const rules = expectArray(item.rules, `${name}.rules`).map((rule, index) => parseRoleRule(rule, `${name}.rules[${index}]`, issuers));
   if (defaultRoleArn === '' && rules.length === 0) {
     fail(name, 'needs a defaultRoleArn or at least one rule, otherwise no user can ever get a role');
   }
@@ -345,29 +350,47 @@ function parseRoles(value: unknown): RoleConfig {
   return { defaultRoleArn, rules, clientSelectable };
 }
 
-function parseRoleRule(value: unknown, path: string): RoleRuleConfig {
-  const item = expectObject(value, path, ['roleArn', 'claim', 'match', 'value']);
+function parseRoleRule(value: unknown, path: string, issuers: readonly IssuerConfig[]): RoleRuleConfig {
+  const item = expectObject(value, path, ['roleArn', 'issuer', 'claim', 'match', 'value'], ['requires']);
   const match = item.match;
   if (match !== 'equals' && match !== 'contains') {
     fail(`${path}.match`, 'must be "equals" or "contains"');
   }
+  const requires = item.requires === undefined
+    ? []
+    : expectArray(item.requires, `${path}.requires`).map((condition, index) => parseClaimCondition(condition, `${path}.requires[${index}]`));
   return {
     roleArn: expectRoleArn(item.roleArn, `${path}.roleArn`),
+    issuer: expectIssuerRef(item.issuer, `${path}.issuer`, issuers),
     claim: expectString(item.claim, `${path}.claim`, { maxLength: 256 }),
     match,
     value: expectString(item.value, `${path}.value`, { maxLength: 1024 }),
+    ...(requires.length > 0 ? { requires } : {}),
   };
 }
 
-function parseSessionTags(value: unknown): SessionTagConfig[] {
+function parseClaimCondition(value: unknown, path: string): ClaimConditionConfig {
+  const item = expectObject(value, path, ['claim', 'match'], ['value']);
+  const claim = expectString(item.claim, `${path}.claim`, { maxLength: 256 });
+  const match = item.match;
+  if (match === 'true') {
+    if (item.value !== undefined) {
+      fail(`${path}.value`, 'must be absent when match is "true"');
+    }
+    return { claim, match };
+  }
+  if (match !== 'equals' && match !== 'contains') {
+    fail(`${path}.match`, 'must be "equals", "contains" or "true"');
+  }
+  return { claim, match, value: expectString(item.value, `${path}.value`, { maxLength: 1024 }) };
+}
+
+function parseSessionTags(value: unknown, issuers: readonly IssuerConfig[]): SessionTagConfig[] {
   const name = DelegationEnv.SESSION_TAGS;
   const list = expectArray(value, name);
-  if (list.length > MAX_SESSION_TAGS) {
-    fail(name, `must list at most ${MAX_SESSION_TAGS} tags (the AWS limit per session)`);
-  }
   const tags = list.map((tag, index) => {
     const path = `${name}[${index}]`;
-    const item = expectObject(tag, path, ['key', 'claim', 'required']);
+    const item = expectObject(tag, path, ['issuer', 'key', 'claim', 'required']);
     const key = expectString(item.key, `${path}.key`, { maxLength: 128 });
     if (!TAG_KEY.test(key)) {
       fail(`${path}.key`, 'must be 1..128 letters, digits, spaces or _.:/=+-@ (AWS tag key rules)');
@@ -376,13 +399,20 @@ function parseSessionTags(value: unknown): SessionTagConfig[] {
       fail(`${path}.key`, 'must not start with "aws:" (reserved by AWS)');
     }
     return {
+      issuer: expectIssuerRef(item.issuer, `${path}.issuer`, issuers),
       key,
       claim: expectString(item.claim, `${path}.claim`, { maxLength: 256 }),
       required: expectBoolean(item.required, `${path}.required`),
     };
   });
-  // AWS treats session tag keys case-insensitively: `Dept` and `dept` are the same tag.
-  expectUnique(tags.map((tag) => tag.key), name, 'tag key (keys are case-insensitive)', (key) => key.toLowerCase());
+  for (const issuer of issuers) {
+    const own = tags.filter((tag) => tag.issuer === issuer.issuer);
+    if (own.length > MAX_SESSION_TAGS) {
+      fail(name, `must list at most ${MAX_SESSION_TAGS} tags per issuer (the AWS limit per session)`);
+    }
+    // AWS treats session tag keys case-insensitively: `Dept` and `dept` are the same tag.
+    expectUnique(own.map((tag) => tag.key), name, 'tag key per issuer (keys are case-insensitive)', (key) => key.toLowerCase());
+  }
   return tags;
 }
 

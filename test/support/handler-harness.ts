@@ -80,10 +80,10 @@ export function delegationEnvironment(
     DELEGATION_SAML_PROVIDER_ARN: PROVIDER_ARN,
     DELEGATION_ROLES: JSON.stringify({
       defaultRoleArn: ROLE_ARN,
-      rules: [{ roleArn: ADMIN_ROLE_ARN, claim: 'groups', match: 'contains', value: 'admin' }],
+      rules: [{ roleArn: ADMIN_ROLE_ARN, issuer: issuer.issuer, claim: 'groups', match: 'contains', value: 'admin' }],
       clientSelectable: [ROLE_ARN, ADMIN_ROLE_ARN],
     }),
-    DELEGATION_SESSION_TAGS: JSON.stringify([{ key: 'department', claim: 'department', required: false }]),
+    DELEGATION_SESSION_TAGS: JSON.stringify([{ issuer: issuer.issuer, key: 'department', claim: 'department', required: false }]),
     DELEGATION_SESSION_DURATION_SECONDS: '3600',
     DELEGATION_ALLOWED_ORIGINS: JSON.stringify([APP_ORIGIN]),
     DELEGATION_METRICS_NAMESPACE: 'TokenDelegationTest',
