@@ -153,6 +153,13 @@ describe('loadConfig: a valid environment', () => {
     const withSecret = loadConfig(env({ [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_SECRET_ARN]: SECRET }));
     expect(withSecret.signer).toEqual({ kind: 'pem', signingKeySecretArn: SECRET });
   });
+
+  test('a PEM key from Secrets Manager and the KMS signer are accepted inside AWS Lambda', () => {
+    const inLambda = { AWS_LAMBDA_FUNCTION_NAME: 'delegation' };
+    expect(loadConfig(env({ ...inLambda, [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_SECRET_ARN]: SECRET })).signer)
+      .toEqual({ kind: 'pem', signingKeySecretArn: SECRET });
+    expect(loadConfig(env(inLambda)).signer).toEqual({ kind: 'kms', kmsKeyArn: KMS_KEY });
+  });
 });
 
 describe('loadConfig: refuses', () => {
@@ -266,6 +273,12 @@ describe('loadConfig: refuses', () => {
       [DelegationEnv.SIGNING_KEY_SECRET_ARN]: SECRET,
     }), 'DELEGATION_SIGNER: is pem, so exactly one of'],
     ['pem with a KMS key too', env({ [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.SIGNING_KEY_SECRET_ARN]: SECRET }), 'DELEGATION_SIGNER: is pem, so DELEGATION_KMS_KEY_ARN must not be set'],
+    ['an inline PEM key inside AWS Lambda', env({
+      [DelegationEnv.SIGNER]: 'pem',
+      [DelegationEnv.KMS_KEY_ARN]: undefined,
+      [DelegationEnv.SIGNING_KEY_PEM]: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----',
+      AWS_LAMBDA_FUNCTION_NAME: 'delegation',
+    }), 'DELEGATION_SIGNING_KEY_PEM: must not be used in AWS Lambda'],
     ['pem with a bad secret ARN', env({ [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_SECRET_ARN]: 'delegation-key' }),
       'DELEGATION_SIGNING_KEY_SECRET_ARN: must be a Secrets Manager secret ARN'],
 

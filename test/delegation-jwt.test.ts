@@ -427,3 +427,62 @@ describe('JWKS availability', () => {
     expect(refetches).toBeLessThanOrEqual(Math.ceil(elapsed / cooldownMs));
   });
 });
+
+describe('the token\'s own JSON is read as strictly as request bodies', () => {
+  /** Signs exactly these header and claims texts (bytes as given) with the issuer's RS256 key. */
+  async function signTexts(headerText: string | Buffer, claimsText: string | Buffer): Promise<string> {
+    const signingInput = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(claimsText).toString('base64url')}`;
+    const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', issuer.keys[0].privateKey, Buffer.from(signingInput));
+    return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
+  }
+  const headerText = () => JSON.stringify({ alg: 'RS256', kid: issuer.keys[0].kid });
+  const claimsText = (extra = '') => {
+    const claims = issuer.claims({ sub: 'alice' });
+    return `${JSON.stringify(claims).slice(0, -1)}${extra}}`;
+  };
+
+  test('the texts signed this way are accepted when they are strict (control)', async () => {
+    const verified = await shared.verify(await signTexts(headerText(), claimsText()));
+    expect(verified.claims.sub).toBe('alice');
+  });
+
+  test('a claims set naming sub twice is refused, though its signature is valid (jwt_duplicate_member)', async () => {
+    await expectInvalid(await signTexts(headerText(), claimsText(',"sub":"bob"')), 'jwt_duplicate_member');
+  });
+
+  test('a claims set naming a rule\'s claim twice is refused', async () => {
+    await expectInvalid(await signTexts(headerText(), claimsText(',"groups":["staff"],"groups":["admin"]')), 'jwt_duplicate_member');
+  });
+
+  test('a header naming alg or kid twice is refused', async () => {
+    const kid = issuer.keys[0].kid;
+    await expectInvalid(await signTexts(`{"alg":"RS256","kid":"${kid}","kid":"${kid}"}`, claimsText()), 'jwt_duplicate_member');
+    await expectInvalid(await signTexts(`{"alg":"RS256","alg":"RS256","kid":"${kid}"}`, claimsText()), 'jwt_duplicate_member');
+  });
+
+  test('a claims set that is not valid UTF-8 is refused (jose alone would read U+FFFD)', async () => {
+    const text = Buffer.from(claimsText(',"name":"x"'));
+    const invalid = Buffer.concat([text.subarray(0, text.length - 3), Buffer.from([0xff]), text.subarray(text.length - 2)]);
+    await expectInvalid(await signTexts(headerText(), invalid), 'jwt_malformed');
+  });
+
+  test('a claims set with a byte order mark, or a JSON array, is refused', async () => {
+    await expectInvalid(await signTexts(headerText(), `\ufeff${claimsText()}`), 'jwt_malformed');
+    await expectInvalid(await signTexts(headerText(), '[]'), 'jwt_malformed');
+  });
+
+  test('a segment in non-canonical base64url (unused bits set) is refused', async () => {
+    // Padded with JSON white space to 3n + 1 bytes, the claims segment ends in a character with 4 unused bits.
+    let claims = claimsText();
+    while (Buffer.byteLength(claims) % 3 !== 1) claims = `${claims.slice(0, -1)} }`;
+    const [header, payload] = (await signTexts(headerText(), claims)).split('.');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // The neighbouring character differs only in the lowest of the 4 unused bits.
+    const last = alphabet.indexOf(payload[payload.length - 1]);
+    const tweaked = `${payload.slice(0, -1)}${alphabet[last % 2 === 0 ? last + 1 : last - 1]}`;
+    expect(Buffer.from(tweaked, 'base64url').equals(Buffer.from(payload, 'base64url'))).toBe(true);
+    const signingInput = `${header}.${tweaked}`;
+    const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', issuer.keys[0].privateKey, Buffer.from(signingInput));
+    await expectInvalid(`${signingInput}.${Buffer.from(signature).toString('base64url')}`, 'jwt_malformed');
+  });
+});

@@ -441,6 +441,12 @@ function parseSigner(env: Env): SignerConfig {
       fail(DelegationEnv.SIGNER, `is pem, so exactly one of ${DelegationEnv.SIGNING_KEY_PEM} and ${DelegationEnv.SIGNING_KEY_SECRET_ARN} must be set`);
     }
     if (pem !== undefined) {
+      // In Lambda an environment variable is readable by every principal allowed
+      // lambda:GetFunctionConfiguration and stays in every published version: a signing key there is
+      // a key anyone with read access to the function can use to become any user.
+      if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined) {
+        fail(DelegationEnv.SIGNING_KEY_PEM, `must not be used in AWS Lambda, where the function's configuration shows it to anyone allowed to read it; use the KMS signer or ${DelegationEnv.SIGNING_KEY_SECRET_ARN}`);
+      }
       if (!PEM_PRIVATE_KEY.test(pem)) {
         fail(DelegationEnv.SIGNING_KEY_PEM, 'must be a PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)');
       }

@@ -1,8 +1,6 @@
 import {
   createRemoteJWKSet,
   customFetch,
-  decodeJwt,
-  decodeProtectedHeader,
   errors,
   jwtVerify,
   type JWTPayload,
@@ -11,6 +9,7 @@ import {
 } from 'jose';
 import { fetchJwks } from './jwks-fetch';
 import { MAX_TOKEN_CHARS } from './request';
+import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
 import { DelegationError, type VerifiedToken } from './types';
 import type { IssuerConfig } from '../../src/delegation-environment';
 
@@ -226,9 +225,36 @@ function decodeUnverified(idToken: string): { header: ProtectedHeaderParameters;
   if (segments.length !== 3 || segments[0] === '' || segments[1] === '' || !segments.every((segment) => BASE64URL_SEGMENT.test(segment))) {
     throw invalidToken('jwt_malformed', 'The token is malformed');
   }
+  return {
+    header: strictSegment(segments[0], 'header') as ProtectedHeaderParameters,
+    unverifiedClaims: strictSegment(segments[1], 'claims set') as JWTPayload,
+  };
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The JSON object of a header or claims segment, read as strictly as request bodies are: canonical
+ * base64url, valid UTF-8, a JSON object, no member named twice. jose reads the same bytes again
+ * after the signature check; with duplicates refused here, both readings agree.
+ */
+function strictSegment(segment: string, what: 'header' | 'claims set'): Record<string, unknown> {
+  const bytes = Buffer.from(segment, 'base64url');
+  if (bytes.toString('base64url') !== segment) {
+    throw invalidToken('jwt_malformed', 'The token is malformed');
+  }
+  let text: string;
   try {
-    return { header: decodeProtectedHeader(idToken), unverifiedClaims: decodeJwt(idToken) };
+    text = UTF8.decode(bytes);
   } catch {
+    throw invalidToken('jwt_malformed', 'The token is malformed');
+  }
+  try {
+    return parseStrictJsonObject(text);
+  } catch (error) {
+    if ((error as StrictJsonError).problem === 'duplicate_member') {
+      throw invalidToken('jwt_duplicate_member', `The token's ${what} names a member twice`);
+    }
     throw invalidToken('jwt_malformed', 'The token is malformed');
   }
 }

@@ -1,5 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
 import { DelegationError, type DelegationRequest } from './types';
+
+export { hasDuplicateTopLevelKey } from './strict-json';
 
 /** The grant type of Auth0's legacy `/delegation` endpoint (RFC 7523 JWT bearer). */
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -141,19 +144,13 @@ interface BodyFields {
 
 function parseBody(body: string, kind: BodyKind): BodyFields {
   if (kind === 'json') {
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw badRequest('Request body is not valid JSON', 'body_json');
+      return { kind, values: parseStrictJsonObject(body) };
+    } catch (error) {
+      const problem = (error as StrictJsonError).problem;
+      if (problem === 'duplicate_member') throw badRequest('Request body repeats a field', 'duplicate_field');
+      throw badRequest(problem === 'not_object' ? 'Request body must be a JSON object' : 'Request body is not valid JSON', 'body_json');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw badRequest('Request body must be a JSON object', 'body_json');
-    }
-    if (hasDuplicateTopLevelKey(body)) {
-      throw badRequest('Request body repeats a field', 'duplicate_field');
-    }
-    return { kind, values: parsed as Record<string, unknown> };
   }
   // A prototype-less object keeps a field named `__proto__` an ordinary (and refused) field.
   const values: Record<string, unknown> = Object.create(null);
@@ -164,41 +161,6 @@ function parseBody(body: string, kind: BodyKind): BodyFields {
     values[name] = value;
   }
   return { kind, values };
-}
-
-/**
- * Whether a JSON text (already known to be a valid object) names a top-level key twice; JSON.parse
- * silently keeps the last one, which would let `{"id_token": a, "id_token": b}` mean different things to
- * different readers.
- */
-export function hasDuplicateTopLevelKey(json: string): boolean {
-  const seen = new Set<string>();
-  let depth = 0;
-  let expectingKey = false;
-  for (let index = 0; index < json.length; index++) {
-    const character = json[index];
-    if (character === '"') {
-      let end = index + 1;
-      while (json[end] !== '"') {
-        end += json[end] === '\\' ? 2 : 1;
-      }
-      if (depth === 1 && expectingKey) {
-        const key = JSON.parse(json.slice(index, end + 1)) as string;
-        if (seen.has(key)) return true;
-        seen.add(key);
-        expectingKey = false;
-      }
-      index = end;
-    } else if (character === '{' || character === '[') {
-      depth++;
-      expectingKey = depth === 1 && character === '{';
-    } else if (character === '}' || character === ']') {
-      depth--;
-    } else if (character === ',' && depth === 1) {
-      expectingKey = true;
-    }
-  }
-  return false;
 }
 
 function refuseUnknownFields(values: Readonly<Record<string, unknown>>, allowed: readonly string[]): void {
