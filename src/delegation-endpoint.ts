@@ -51,6 +51,13 @@ export interface DelegationEndpointProps {
    */
   readonly sessionDuration?: Duration;
   /**
+   * Whether a session ends when the id token it was exchanged for expires (`exp`), instead of lasting
+   * the full `sessionDuration`. STS issues nothing shorter than 15 minutes, so credentials may still
+   * outlive the token by up to 15 minutes.
+   * @default false
+   */
+  readonly limitSessionToTokenLifetime?: boolean;
+  /**
    * Browser origins allowed to call the endpoint (CORS), e.g. `https://app.example.com`. Exact
    * `scheme://host[:port]` values; `*` is refused.
    * @default - none: no CORS headers, the endpoint serves non-browser clients only
@@ -204,6 +211,7 @@ export class DelegationEndpoint extends Construct {
         [DelegationEnv.ROLES]: stack.toJsonString(roles),
         [DelegationEnv.SESSION_TAGS]: stack.toJsonString(sessionTags),
         [DelegationEnv.SESSION_DURATION_SECONDS]: String(sessionDuration.toSeconds()),
+        ...(props.limitSessionToTokenLifetime ? { [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'true' } : {}),
         [DelegationEnv.SIGNER]: SignerKind.KMS,
         [DelegationEnv.KMS_KEY_ARN]: props.identityProvider.signingKey.keyArn,
         [DelegationEnv.ALLOWED_ORIGINS]: stack.toJsonString(allowedOrigins),

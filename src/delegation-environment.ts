@@ -24,6 +24,11 @@ export const DelegationEnv = {
   SESSION_TAGS: 'DELEGATION_SESSION_TAGS',
   /** Default (and maximum) session duration in whole seconds, 900..43200. Optional, default `3600`. */
   SESSION_DURATION_SECONDS: 'DELEGATION_SESSION_DURATION_SECONDS',
+  /**
+   * `true`: a session ends when the id token expires (`exp`), though never sooner than 900 s after the
+   * exchange (STS's minimum). Optional, default `false` (every session lasts the full duration).
+   */
+  LIMIT_SESSION_TO_TOKEN: 'DELEGATION_LIMIT_SESSION_TO_TOKEN',
   /** Which signer signs assertions: `kms` or `pem`. Optional, default `kms`. */
   SIGNER: 'DELEGATION_SIGNER',
   /** With `kms`: the KMS key ARN (an RSA_2048+ SIGN_VERIFY key). */

@@ -67,7 +67,7 @@ export interface OidcIssuerProps extends JwtIssuerOptions {
    * The issuer's JWKS URL, pinned at synth time and never taken from a token.
    * Auth0 and Cognito serve it at `<issuer>/.well-known/jwks.json`; others publish it as
    * `jwks_uri` in their discovery document (Google: `https://www.googleapis.com/oauth2/v3/certs`).
-   * @default - `.well-known/jwks.json` under `issuerUrl`
+   * @default - `.well-known/jwks.json` under `issuerUrl` (required when `issuerUrl` is a token)
    * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
    */
   readonly jwksUri?: string;
@@ -99,6 +99,10 @@ export class JwtIssuer {
       if (!isHttpsUrl(props.issuerUrl)) {
         throw new Error(`JwtIssuer.oidc: issuerUrl must be an https URL, got '${props.issuerUrl}'`);
       }
+    }
+    if (props.jwksUri === undefined && Token.isUnresolved(props.issuerUrl)) {
+      // Whether the issuer ends in '/' is known only at deploy time, and the default path depends on it.
+      throw new Error('JwtIssuer.oidc: give jwksUri when issuerUrl is a token (the default JWKS path depends on whether the URL ends with /)');
     }
     const jwksUri = props.jwksUri ?? defaultJwksUri(props.issuerUrl);
     if (!Token.isUnresolved(jwksUri) && !isHttpsUrl(jwksUri)) {

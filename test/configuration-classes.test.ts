@@ -51,7 +51,12 @@ describe('JwtIssuer', () => {
 
   test('skips validation of tokens', () => {
     const url = Lazy.string({ produce: () => 'https://late.example.com/' });
-    expect(() => JwtIssuer.oidc({ issuerUrl: url, audiences: [url] })).not.toThrow();
+    expect(() => JwtIssuer.oidc({ issuerUrl: url, jwksUri: url, audiences: [url] })).not.toThrow();
+  });
+
+  test('a token issuerUrl needs an explicit jwksUri: the default path depends on a trailing slash known only at deploy time', () => {
+    const url = Lazy.string({ produce: () => 'https://late.example.com/' });
+    expect(() => JwtIssuer.oidc({ issuerUrl: url, audiences: ['c'] })).toThrow(/give jwksUri when issuerUrl is a token/);
   });
 
   test('cognito refuses a pool without clients', () => {

@@ -14,6 +14,7 @@ interface ConfigOverrides {
   readonly roles?: Partial<RoleConfig>;
   readonly sessionTags?: SessionTagConfig[];
   readonly sessionDurationSeconds?: number;
+  readonly limitSessionToToken?: boolean;
 }
 
 function config(overrides: ConfigOverrides = {}): DelegationConfig {
@@ -25,6 +26,7 @@ function config(overrides: ConfigOverrides = {}): DelegationConfig {
     roles: { defaultRoleArn: USER_ROLE, rules: [], clientSelectable: [], ...overrides.roles },
     sessionTags: overrides.sessionTags ?? [],
     sessionDurationSeconds: overrides.sessionDurationSeconds ?? 3600,
+    limitSessionToToken: overrides.limitSessionToToken ?? false,
     signer: { kind: 'kms', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/x' },
     allowedOrigins: [],
     assertionLifetimeSeconds: 300,
@@ -350,6 +352,26 @@ describe('companion claims', () => {
     expect(decideGrant(token({ groups: ['ops'], amr: ['pwd', 'mfa'], tenant: 'corp' }), request(), strict).roleArn).toBe(ADMIN_ROLE);
     expectRefused(() => decideGrant(token({ groups: ['ops'], amr: ['pwd'], tenant: 'corp' }), request(), strict), 403, 'access_denied', 'no_role');
     expectRefused(() => decideGrant(token({ groups: ['ops'], amr: ['mfa'], tenant: 'other' }), request(), strict), 403, 'access_denied', 'no_role');
+  });
+});
+
+describe('sessions limited to the token\'s lifetime', () => {
+  const NOW = new Date('2026-12-01T12:00:00Z');
+  const at = (secondsFromNow: number) => Math.floor(NOW.getTime() / 1000) + secondsFromNow;
+  const limited = config({ limitSessionToToken: true });
+
+  test('off by default: the full duration whatever the token\'s exp', () => {
+    expect(decideGrant(token({ exp: at(1200) }), request(), config(), NOW).durationSeconds).toBe(3600);
+  });
+
+  test('on: the session ends when the token does', () => {
+    expect(decideGrant(token({ exp: at(1200) }), request(), limited, NOW).durationSeconds).toBe(1200);
+    expect(decideGrant(token({ exp: at(1200) }), request({ requestedDurationSeconds: 1000 }), limited, NOW).durationSeconds).toBe(1000);
+  });
+
+  test('on: never shorter than STS\'s 900 s, never longer than the configured duration', () => {
+    expect(decideGrant(token({ exp: at(60) }), request(), limited, NOW).durationSeconds).toBe(900);
+    expect(decideGrant(token({ exp: at(7200) }), request(), limited, NOW).durationSeconds).toBe(3600);
   });
 });
 

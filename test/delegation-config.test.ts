@@ -60,6 +60,7 @@ describe('loadConfig: a valid environment', () => {
       roles: roles(),
       sessionTags: [],
       sessionDurationSeconds: 3600,
+      limitSessionToToken: false,
       signer: { kind: 'kms', kmsKeyArn: KMS_KEY },
       allowedOrigins: [],
       assertionLifetimeSeconds: 300,
@@ -115,6 +116,7 @@ describe('loadConfig: a valid environment', () => {
       })),
       [DelegationEnv.SESSION_TAGS]: JSON.stringify([{ issuer: COGNITO, key: 'department', claim: 'custom:department', required: false }]),
       [DelegationEnv.SESSION_DURATION_SECONDS]: '43200',
+      [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'true',
       [DelegationEnv.ALLOWED_ORIGINS]: JSON.stringify(['https://app.example.com', 'http://localhost:3000', 'https://app.example.com:8443']),
       [DelegationEnv.ASSERTION_LIFETIME_SECONDS]: '60',
       [DelegationEnv.METRICS_NAMESPACE]: 'My/Delegation',
@@ -132,6 +134,7 @@ describe('loadConfig: a valid environment', () => {
     expect(config.roles.clientSelectable).toEqual([ADMIN_ROLE, ROLE]);
     expect(config.sessionTags).toEqual([{ issuer: COGNITO, key: 'department', claim: 'custom:department', required: false }]);
     expect(config.sessionDurationSeconds).toBe(43200);
+    expect(config.limitSessionToToken).toBe(true);
     expect(config.allowedOrigins).toHaveLength(3);
     expect(config.assertionLifetimeSeconds).toBe(60);
     expect(config.metricsNamespace).toBe('My/Delegation');
@@ -254,6 +257,7 @@ describe('loadConfig: refuses', () => {
       'DELEGATION_SESSION_TAGS[1]: duplicate tag key'],
     ['required not a boolean', tagsEnv([{ issuer: AUTH0, key: 'k', claim: 'c', required: 'yes' }]), 'DELEGATION_SESSION_TAGS[0].required: must be true or false'],
 
+    ['a session limit that is not a flag', env({ [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'yes' }), 'DELEGATION_LIMIT_SESSION_TO_TOKEN: must be "true" or "false"'],
     ['duration below 900', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '899' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be between 900 and 43200, got 899'],
     ['duration above 43200', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '43201' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be between 900 and 43200'],
     ['duration with unit', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '1h' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be a whole number of seconds'],

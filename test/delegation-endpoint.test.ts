@@ -106,6 +106,13 @@ describe('DelegationEndpoint', () => {
     expect(JSON.stringify(env[DelegationEnv.ROLES])).toContain(stack.getLogicalId(role.role.node.defaultChild as any));
   });
 
+  test('limitSessionToTokenLifetime tells the handler to end sessions with the token; off by default', () => {
+    const off = endpoint();
+    expect(envOf(off.template, off.stack)[DelegationEnv.LIMIT_SESSION_TO_TOKEN]).toBeUndefined();
+    const on = endpoint({ limitSessionToTokenLifetime: true });
+    expect(envOf(on.template, on.stack)[DelegationEnv.LIMIT_SESSION_TO_TOKEN]).toBe('true');
+  });
+
   test('Cognito issuers pin the pool\'s issuer, JWKS, client ids and id tokens only', () => {
     const stack = testStack();
     const pool = new cognito.UserPool(stack, 'Pool');

@@ -34,7 +34,7 @@ function badRequest(reason: string, description: string): DelegationError {
  * The server's decision for a verified token: subject (namespaced when several issuers are configured),
  * role, RoleSessionName/SourceIdentity, session tags and duration. Throws DelegationError 400 or 403.
  */
-export function decideGrant(token: VerifiedToken, request: DelegationRequest, config: DelegationConfig): DelegationGrant {
+export function decideGrant(token: VerifiedToken, request: DelegationRequest, config: DelegationConfig, now = new Date()): DelegationGrant {
   checkClientId(token, request);
   if (request.requestedPrincipalArn !== undefined && request.requestedPrincipalArn !== config.providerArn) {
     throw accessDenied('principal_not_allowed', 'The requested principal is not this endpoint\'s SAML provider');
@@ -47,7 +47,7 @@ export function decideGrant(token: VerifiedToken, request: DelegationRequest, co
     roleSessionName: sessionName,
     sourceIdentity: sessionName,
     sessionTags: sessionTagsOf(token, config),
-    durationSeconds: durationOf(request.requestedDurationSeconds, config.sessionDurationSeconds),
+    durationSeconds: limitedToToken(durationOf(request.requestedDurationSeconds, config.sessionDurationSeconds), token, config, now),
   };
 }
 
@@ -161,6 +161,17 @@ function sessionTagsOf(token: VerifiedToken, config: DelegationConfig): Array<{ 
     tags.push({ key: tag.key, value });
   }
   return tags;
+}
+
+/**
+ * With `limitSessionToToken`, the session ends when the token does (`exp`, already verified), but
+ * never sooner than STS's 900 s minimum: credentials then outlive the token by at most 15 minutes.
+ */
+function limitedToToken(seconds: number, token: VerifiedToken, config: DelegationConfig, now: Date): number {
+  const exp = claim(token.claims, 'exp');
+  if (!config.limitSessionToToken || typeof exp !== 'number') return seconds;
+  const remaining = Math.floor(exp - now.getTime() / 1000);
+  return Math.min(seconds, Math.max(MIN_SESSION_DURATION_SECONDS, remaining));
 }
 
 /** The server default, or a shorter whole number of seconds of at least 900 that the client asked for. */

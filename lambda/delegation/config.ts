@@ -25,6 +25,8 @@ export interface DelegationConfig {
   readonly sessionTags: readonly SessionTagConfig[];
   /** Default and maximum session duration in seconds. */
   readonly sessionDurationSeconds: number;
+  /** Whether a session ends when the id token expires (never sooner than 900 s after the exchange). */
+  readonly limitSessionToToken: boolean;
   readonly signer: SignerConfig;
   /** Exact browser origins (`scheme://host[:port]`) allowed by CORS. */
   readonly allowedOrigins: readonly string[];
@@ -94,6 +96,7 @@ export function loadConfig(env: Env): DelegationConfig {
     roles: parseRoles(requireJson(env, DelegationEnv.ROLES), issuers),
     sessionTags: parseSessionTags(optionalJson(env, DelegationEnv.SESSION_TAGS, []), issuers),
     sessionDurationSeconds,
+    limitSessionToToken: optionalFlag(env, DelegationEnv.LIMIT_SESSION_TO_TOKEN),
     signer: parseSigner(env),
     allowedOrigins: parseOrigins(optionalJson(env, DelegationEnv.ALLOWED_ORIGINS, [])),
     assertionLifetimeSeconds: optionalInteger(
@@ -132,6 +135,14 @@ function parseJson(name: string, text: string): unknown {
     // JSON.parse messages quote the input, which could be anything the operator pasted.
     return fail(name, 'is not valid JSON');
   }
+}
+
+/** `true` or `false`; absent or empty means false. */
+function optionalFlag(env: Env, name: string): boolean {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return fail(name, 'must be "true" or "false"');
 }
 
 function optionalInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
