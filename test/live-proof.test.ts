@@ -465,6 +465,8 @@ describe('the prover on loopback', () => {
     expect(await prover({ scenario: 'nonsense' as never, subject: ALICE })).toEqual({ scenario: 'unknown', failure: 'bad_event' });
     expect(await prover({ scenario: 'own-prefix', subject: '' })).toEqual({ scenario: 'unknown', failure: 'bad_event' });
     expect(await prover(undefined as never)).toEqual({ scenario: 'unknown', failure: 'bad_event' });
+    expect(await prover({ scenario: 'cross-user', subject: ALICE })).toEqual({ scenario: 'unknown', failure: 'bad_event' });
+    expect(await prover({ scenario: 'cross-user', subject: ALICE, otherSubject: ALICE })).toEqual({ scenario: 'unknown', failure: 'bad_event' });
     expect(await prover({ scenario: 'own-prefix', subject: ALICE })).toEqual({ scenario: 'own-prefix', failure: 'RangeError' });
   });
 });

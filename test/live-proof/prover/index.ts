@@ -104,7 +104,7 @@ export function createProver(config: ProverConfig, dependencies: ProverDependenc
     };
   }
 
-  /** Exchanges `idToken`, retrying what a just-created role or provider can answer (403, 503) a bounded number of times. */
+  /** Exchanges a token from `mint`, retrying what a just-created role or provider can answer (403, 503) a bounded number of times. */
   async function exchange(mint: () => Promise<string>): Promise<Exchanged> {
     let result: Exchanged | undefined;
     for (let attempt = 1; attempt <= EXCHANGE_ATTEMPTS; attempt++) {
@@ -147,7 +147,7 @@ export function createProver(config: ProverConfig, dependencies: ProverDependenc
   }
 
   async function crossUser(event: ProverEvent): Promise<CrossUserFacts> {
-    const owner = await exchange(() => token(event.otherSubject ?? ''));
+    const owner = await exchange(() => token(event.otherSubject!));
     const ownerKey = objectKey(owner.facts.subject);
     const ownerPut = await s3(owner.credentials, { key: ownerKey, put: `belongs to ${owner.facts.subject}` });
     const intruder = await exchange(() => token(event.subject));
@@ -184,7 +184,9 @@ export function createProver(config: ProverConfig, dependencies: ProverDependenc
 
   return async (event) => {
     const run = scenarios[event?.scenario];
-    if (!run || typeof event.subject !== 'string' || event.subject === '') {
+    const crossUserWithoutOther = event?.scenario === 'cross-user'
+      && (typeof event.otherSubject !== 'string' || event.otherSubject === '' || event.otherSubject === event.subject);
+    if (!run || typeof event.subject !== 'string' || event.subject === '' || crossUserWithoutOther) {
       return { scenario: 'unknown', failure: 'bad_event' };
     }
     try {
