@@ -107,8 +107,9 @@ export function liveProofStack(app: App, stackName = LIVE_PROOF_STACK_NAME): Liv
       [PROVER_ENV.BUCKET_NAME]: bucket.bucketName,
       [PROVER_ENV.USER_PREFIX]: LIVE_PROOF_USER_PREFIX,
     },
-    // Up to six exchange attempts five seconds apart while IAM propagates, then the S3 requests.
-    timeout: Duration.minutes(2),
+    // Room for six exchange attempts five seconds apart while IAM propagates (twice in cross-user),
+    // yet below the assertion provider's own 2 minutes, so a hang shows as this function's timeout.
+    timeout: Duration.seconds(100),
   });
   // The prover's own role may sign tokens and nothing else: its S3 requests use only delegated credentials.
   issuerKey.grant(prover, 'kms:Sign');

@@ -45,7 +45,7 @@ export interface ProverDependencies {
 /** Attempts of one exchange while IAM may still be propagating the new role and provider (403/503). */
 const EXCHANGE_ATTEMPTS = 6;
 const EXCHANGE_RETRY_DELAY_MS = 5_000;
-const REQUEST_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 const OBJECT_NAME = 'live-proof.txt';
 
 interface Exchanged {
