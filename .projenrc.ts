@@ -60,6 +60,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/integ-runner@^2.197.0',
     'aws-cdk@^2.1100.0',
     'fast-check@^4.3.0',
+    // The live integ test's prover Lambda (test/live-proof/) uses the credentials the endpoint hands
+    // out exactly as an app would: through the S3 client.
+    '@aws-sdk/client-s3@^3.700.0',
     // Test bed and benchmarks only: xml-crypto + xmldom verify signatures in the loopback STS (an
     // implementation independent of our emitter, backed by xmlsec1 in the conformance tests) and are
     // the signing path the benchmark compares the canonical emitter against; playwright-core drives
@@ -123,7 +126,7 @@ project.jest?.config && Object.assign(project.jest.config, {
 // Runtime code in lambda/ is bundled by esbuild into assets/lambda/<name>/index.js, before compile and
 // before tests, so that the npm package (and every jsii language) ships ready-to-deploy handlers.
 const bundle = project.addTask('bundle', {
-  description: 'Bundle lambda/*/index.ts into assets/lambda/*/index.js with esbuild',
+  description: 'Bundle lambda/*/index.ts into assets/lambda/*/index.js, and the live integ test\'s Lambda code into test/live-proof/bundles/, with esbuild',
   exec: [
     'esbuild lambda/delegation/index.ts lambda/certificate/index.ts',
     '--bundle --platform=node --target=node22 --format=cjs --minify --sourcemap=external',
@@ -131,6 +134,15 @@ const bundle = project.addTask('bundle', {
     '--outbase=lambda --outdir=assets/lambda --log-level=warning',
   ].join(' '),
 });
+// The live integ test's own Lambda code (a test OpenID issuer and the prover), bundled next to it and
+// never into assets/, so the npm package does not carry it.
+bundle.exec([
+  'esbuild test/live-proof/issuer/index.ts test/live-proof/prover/index.ts',
+  '--bundle --platform=node --target=node22 --format=cjs --minify --main-fields=module,main --legal-comments=none',
+  '--outbase=test/live-proof --outdir=test/live-proof/bundles --log-level=warning',
+].join(' '));
+// (Added here, not in `gitignore` above: the project's own `!/test/` would cancel it.)
+project.gitignore.exclude('/test/live-proof/bundles/');
 const typecheckLambda = project.addTask('typecheck:lambda', {
   description: 'Type-check lambda/ (esbuild and ts-jest only transpile)',
   exec: 'tsc -p lambda/tsconfig.json --noEmit',
