@@ -112,6 +112,8 @@ function defaultPhysicalValue(
     case 'AWS::IAM::SAMLProvider|Ref': return `arn:aws:iam::${accountId}:saml-provider/${logicalId}`;
     case 'AWS::KMS::Key|Ref': return `${logicalId.toLowerCase().padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000000`;
     case 'AWS::KMS::Key|Arn': return `arn:aws:kms:${region}:${accountId}:key/${logicalId.toLowerCase().padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000000`;
+    case 'AWS::DynamoDB::Table|Ref': return logicalId;
+    case 'AWS::DynamoDB::Table|Arn': return `arn:aws:dynamodb:${region}:${accountId}:table/${logicalId}`;
     case 'AWS::ApiGateway::RestApi|Ref': return name.replace(/[^a-z0-9]/g, '').slice(0, 10);
     case 'AWS::Lambda::Function|Ref': return logicalId;
     case 'AWS::Lambda::Function|Arn': return `arn:aws:lambda:${region}:${accountId}:function:${logicalId}`;

@@ -1,4 +1,5 @@
 import { Duration, IResolvable, Stack, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -36,6 +37,32 @@ export interface UserPrefixOptions {
    * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html
    */
   readonly bucketKeyEnabled?: boolean;
+}
+
+/** What a user may do with the items of their own partition. */
+export enum UserItemAccess {
+  /** GetItem, BatchGetItem, Query and ConditionCheckItem. */
+  READ = 'READ',
+  /** PutItem, UpdateItem, DeleteItem and BatchWriteItem. */
+  WRITE = 'WRITE',
+  /** Both. */
+  READ_WRITE = 'READ_WRITE',
+}
+
+/** Options of {@link DelegationRole.grantUserItems}. */
+export interface UserItemsOptions {
+  /**
+   * What the user may do with the items whose partition key is their id.
+   * @default UserItemAccess.READ_WRITE
+   */
+  readonly access?: UserItemAccess;
+  /**
+   * The only attributes a user may read or write (`dynamodb:Attributes`); reads must then name them
+   * (`Select: SPECIFIC_ATTRIBUTES` or a projection) and writes return no other values. The table's
+   * key attributes must be among them.
+   * @default - every attribute
+   */
+  readonly attributes?: string[];
 }
 
 /** Properties of a {@link DelegationRole}. */
@@ -120,6 +147,65 @@ export class DelegationRole extends Construct {
       grant = grant.combine(this.grantUserPrefixKey(bucket, bucket.encryptionKey.keyArn, userFolder, access, options.bucketKeyEnabled));
     }
     return grant;
+  }
+
+  /**
+   * Gives every user access to the items of `table` (and of its indexes) whose partition key is
+   * their id, `${saml:sub}`: `dynamodb:LeadingKeys` must be present and hold nothing else, so a Query
+   * reaches only the user's own partition and a Scan, which has no leading key, is never allowed.
+   * The table's partition key must hold the user ids the endpoint issues (`alice`, or
+   * `partner:alice` for a namespaced issuer).
+   * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+   */
+  public grantUserItems(table: dynamodb.ITable, options: UserItemsOptions = {}): iam.Grant {
+    const access = options.access ?? UserItemAccess.READ_WRITE;
+    const attributes = options.attributes;
+    if (attributes !== undefined && attributes.length === 0) {
+      throw new Error('grantUserItems: attributes, when given, must list at least the table\'s key attributes');
+    }
+    const reads = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+    const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+    const leadingKeyConditions = {
+      'ForAllValues:StringEquals': {
+        'dynamodb:LeadingKeys': ['${saml:sub}'],
+        ...(attributes ? { 'dynamodb:Attributes': attributes } : {}),
+      },
+      // ForAllValues holds for an absent key, so the leading key must be there.
+      'Null': { 'dynamodb:LeadingKeys': 'false' },
+    };
+    const resourceArns = [table.tableArn, `${table.tableArn}/index/*`];
+    let grant: iam.Grant | undefined;
+    const add = (actions: string[], extra: Record<string, Record<string, string[]>>) => {
+      const next = iam.Grant.addToPrincipal({
+        grantee: this.role,
+        actions,
+        resourceArns,
+        conditions: { ...leadingKeyConditions, ...extra },
+      });
+      grant = grant ? grant.combine(next) : next;
+    };
+    if (access !== UserItemAccess.WRITE) {
+      add(reads, attributes ? { StringEqualsIfExists: { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'] } } : {});
+    }
+    if (access !== UserItemAccess.READ) {
+      add(writes, attributes ? { StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] } } : {});
+    }
+    acceptNagFindings(this.role.node.findChild('DefaultPolicy'), [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'The table\'s indexes (<table>/index/*) are reachable only for items whose partition key is the user\'s own id (dynamodb:LeadingKeys = ${saml:sub}).',
+      appliesTo: [{ regex: '/^Resource::.*\\/index\\/\\*$/' }],
+    }]);
+    if (table.encryptionKey) {
+      const keyActions = access === UserItemAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+      const tableStack = Stack.of(table);
+      grant = grant!.combine(iam.Grant.addToPrincipal({
+        grantee: this.role,
+        actions: keyActions,
+        resourceArns: [table.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${tableStack.region}.${tableStack.urlSuffix}` } },
+      }));
+    }
+    return grant!;
   }
 
   /**
