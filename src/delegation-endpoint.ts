@@ -13,6 +13,8 @@ import { bundledFunction } from './private/bundled-function';
 import { editableClaimWarnings } from './private/editable-claims';
 import { issuerConfigs, roleRuleConfigs, sessionTagConfigs } from './private/handler-config';
 import { acceptNagFindings } from './private/nag-suppressions';
+import { rateLimitWebAcl } from './private/rate-limit-web-acl';
+import { RateLimitOptions } from './rate-limit-options';
 import { RoleRule } from './role-rule';
 import { SessionTag } from './session-tag';
 
@@ -99,6 +101,12 @@ export interface DelegationEndpointProps {
    * @default - no web ACL
    */
   readonly webAclArn?: string;
+  /**
+   * Rate limits enforced by a web ACL created for the stage (per client IP, and per token and IP).
+   * A stage takes one web ACL: give either this or `webAclArn` (and put a rate-based rule in yours).
+   * @default - no rate limit beyond the stage's throttling
+   */
+  readonly rateLimit?: RateLimitOptions;
   /**
    * A custom domain for the API.
    * @default - the execute-api URL only
@@ -280,10 +288,16 @@ export class DelegationEndpoint extends Construct {
     }
     this.url = this.api.urlForPath(delegation.path);
 
-    if (props.webAclArn) {
+    if (props.webAclArn && props.rateLimit) {
+      throw new Error('Give either webAclArn or rateLimit: a stage takes one web ACL (add a rate-based rule to your own)');
+    }
+    const webAclArn = props.rateLimit
+      ? rateLimitWebAcl(this, 'RateLimit', props.rateLimit, allowedOrigins).attrArn
+      : props.webAclArn;
+    if (webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
         resourceArn: this.api.deploymentStage.stageArn,
-        webAclArn: props.webAclArn,
+        webAclArn,
       });
     }
   }

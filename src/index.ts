@@ -4,5 +4,6 @@ export * from './role-rule';
 export * from './session-tag';
 export * from './delegation-identity-provider';
 export * from './delegation-role';
+export * from './rate-limit-options';
 export * from './delegation-endpoint';
 export * from './token-delegation';

@@ -1,7 +1,9 @@
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolveIntrinsics } from '../local/cloudformation';
 import { rolePolicies, type Decision, type PolicyDocument } from '../local/iam-decisions';
 import { DelegationIdentityProvider, DelegationRole, UserItemAccess, UserItemsOptions } from '../src';
@@ -137,4 +139,19 @@ describe('access levels and attributes', () => {
     const statement = policies.flatMap((policy) => policy.Statement as any[]).find((s) => [s.Action].flat().includes('kms:Decrypt'));
     expect(statement.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } });
   });
+});
+
+test('cdk-nag AwsSolutions accepts the index wildcard with its reason and finds nothing else in the grant', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Items', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const role = new DelegationRole(stack, 'UserRole', { identityProvider: new DelegationIdentityProvider(stack, 'Idp') });
+  const table = new dynamodb.TableV2(stack, 'Notes', {
+    partitionKey: { name: 'userId', type: dynamodb.AttributeType.STRING },
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+  });
+  role.grantUserItems(table);
+  Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
+  app.synth();
+  const findings = Annotations.fromStack(stack).findError('/Items/UserRole/Role/DefaultPolicy/Resource', Match.stringLikeRegexp('AwsSolutions-.*'));
+  expect(findings.map((finding) => String(finding.entry.data))).toEqual([]);
 });

@@ -1,0 +1,80 @@
+import { Token } from 'aws-cdk-lib';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { RateLimitOptions } from '../rate-limit-options';
+
+/** WAF's evaluation windows, in seconds. */
+const WINDOWS = [60, 120, 300, 600];
+/** WAF's smallest and largest rate limits. */
+const MIN_LIMIT = 10;
+const MAX_LIMIT = 2_000_000_000;
+
+/**
+ * A regional web ACL that blocks, with a 429 in the endpoint's error shape, a client IP (and an IP
+ * and Authorization header pair) over its limit; everything else is allowed on to API Gateway.
+ */
+export function rateLimitWebAcl(scope: Construct, id: string, options: RateLimitOptions, allowedOrigins: readonly string[]): wafv2.CfnWebACL {
+  const perIp = options.perIp ?? 300;
+  const perTokenAndIp = options.perTokenAndIp ?? 10;
+  const window = options.window?.toSeconds() ?? 60;
+  for (const [name, limit] of [['perIp', perIp], ['perTokenAndIp', perTokenAndIp]] as const) {
+    if (!Token.isUnresolved(limit) && (!Number.isInteger(limit) || limit < MIN_LIMIT || limit > MAX_LIMIT)) {
+      throw new Error(`rateLimit.${name} must be a whole number from ${MIN_LIMIT} to ${MAX_LIMIT} (WAF's range), got ${limit}`);
+    }
+  }
+  if (!WINDOWS.includes(window)) {
+    throw new Error(`rateLimit.window must be 1, 2, 5 or 10 minutes (WAF's evaluation windows), got ${window} seconds`);
+  }
+  const headers = [
+    { name: 'Cache-Control', value: 'no-store' },
+    { name: 'Retry-After', value: String(window) },
+    // A WAF response is static: it can name an origin only when there is exactly one.
+    ...(allowedOrigins.length === 1 ? [{ name: 'Access-Control-Allow-Origin', value: allowedOrigins[0] }, { name: 'Vary', value: 'Origin' }] : []),
+  ];
+  const block: wafv2.CfnWebACL.RuleActionProperty = {
+    block: { customResponse: { responseCode: 429, customResponseBodyKey: 'TooManyRequests', responseHeaders: headers } },
+  };
+  const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+    cloudWatchMetricsEnabled: true,
+    sampledRequestsEnabled: false,
+    metricName,
+  });
+  return new wafv2.CfnWebACL(scope, id, {
+    scope: 'REGIONAL',
+    description: 'Rate limits of the token delegation endpoint',
+    defaultAction: { allow: {} },
+    visibilityConfig: visibility('TokenDelegation'),
+    customResponseBodies: {
+      TooManyRequests: {
+        contentType: 'APPLICATION_JSON',
+        content: JSON.stringify({ error: 'temporarily_unavailable', error_description: 'Too many requests; retry later' }),
+      },
+    },
+    rules: [
+      {
+        name: 'PerIp',
+        priority: 0,
+        action: block,
+        statement: { rateBasedStatement: { limit: perIp, aggregateKeyType: 'IP', evaluationWindowSec: window } },
+        visibilityConfig: visibility('TokenDelegationPerIp'),
+      },
+      {
+        name: 'PerTokenAndIp',
+        priority: 1,
+        action: block,
+        statement: {
+          rateBasedStatement: {
+            limit: perTokenAndIp,
+            aggregateKeyType: 'CUSTOM_KEYS',
+            evaluationWindowSec: window,
+            customKeys: [
+              { ip: {} },
+              { header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } },
+            ],
+          },
+        },
+        visibilityConfig: visibility('TokenDelegationPerTokenAndIp'),
+      },
+    ],
+  });
+}
