@@ -23,6 +23,7 @@ import {
 import { SamlResponseError, parseSamlProviderMetadata, readSignedSamlResponse, type SamlProviderMetadata } from './sts-saml';
 import { buildSelfSignedCertificate } from '../lambda/certificate/certificate';
 import { PemSigner } from '../lambda/shared/pem-signer';
+import { SAML_ATTRIBUTE_CONDITION_KEYS } from '../src/private/saml-attribute-keys';
 
 export { StsError, type AssumeRoleWithSamlParameters } from './sts-rules';
 
@@ -198,6 +199,7 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
       'saml:sub_type': claims.subjectType,
       'saml:namequalifier': nameQualifier,
       'saml:doc': `${provider.accountId}/${provider.name}`,
+      ...samlAttributeContext(facts.assertion.attributes),
       ...(sourceIdentity === undefined ? {} : { 'sts:SourceIdentity': sourceIdentity }),
       ...(tags.length === 0 ? {} : {
         'aws:TagKeys': tags.map((tag) => tag.key),
@@ -454,4 +456,14 @@ export async function loadFromTemplate(sts: LoopbackSts, template: Template, opt
     return [{ logicalId, arn, maxSessionDurationSeconds }];
   });
   return { signingKeyPem, certificateBase64, deployment, providers, roles };
+}
+
+/** The `saml:*` keys AWS derives from an assertion's attributes (those it documents), with every value. */
+export function samlAttributeContext(attributes: ReadonlyMap<string, readonly string[]>): Record<string, string[]> {
+  const context: Record<string, string[]> = {};
+  for (const [name, values] of attributes) {
+    const key = SAML_ATTRIBUTE_CONDITION_KEYS[name];
+    if (key !== undefined) context[key] = [...values];
+  }
+  return context;
 }

@@ -11,11 +11,12 @@ import { DelegationIdentityProvider } from './delegation-identity-provider';
 import { JwtIssuer } from './jwt-issuer';
 import { bundledFunction } from './private/bundled-function';
 import { editableClaimWarnings } from './private/editable-claims';
-import { issuerConfigs, roleRuleConfigs, sessionTagConfigs } from './private/handler-config';
+import { issuerConfigs, roleRuleConfigs, samlAttributeConfigs, sessionTagConfigs } from './private/handler-config';
 import { acceptNagFindings } from './private/nag-suppressions';
 import { rateLimitWebAcl } from './private/rate-limit-web-acl';
 import { RateLimitOptions } from './rate-limit-options';
 import { RoleRule } from './role-rule';
+import { SamlAttribute } from './saml-attribute';
 import { SessionTag } from './session-tag';
 
 /** Properties of a {@link DelegationEndpoint}. */
@@ -46,6 +47,12 @@ export interface DelegationEndpointProps {
    * @default - none
    */
   readonly sessionTags?: SessionTag[];
+  /**
+   * Further SAML attributes taken from claims, which AWS exposes to the roles' trust policies as
+   * `saml:*` condition keys (`saml:edupersonaffiliation`, `saml:mail`, …).
+   * @default - none
+   */
+  readonly samlAttributes?: SamlAttribute[];
   /**
    * Length of the sessions handed out; clients may only ask for less. Between 15 minutes and 12 hours,
    * and no longer than the roles' maximum session duration.
@@ -151,6 +158,7 @@ export class DelegationEndpoint extends Construct {
     props.identityProvider._bindIssuers(this, props.issuers);
     const roleRules = roleRuleConfigs(props.roleRules ?? [], props.issuers);
     const sessionTags = sessionTagConfigs(props.sessionTags ?? [], props.issuers);
+    const samlAttributes = samlAttributeConfigs(props.samlAttributes ?? [], props.issuers);
     for (const warning of editableClaimWarnings(props.issuers, props.roleRules ?? [], props.sessionTags ?? [])) {
       Annotations.of(this).addWarningV2(warning.id, warning.message);
     }
@@ -218,6 +226,7 @@ export class DelegationEndpoint extends Construct {
         [DelegationEnv.SAML_PROVIDER_ARN]: props.identityProvider.samlProvider.samlProviderArn,
         [DelegationEnv.ROLES]: stack.toJsonString(roles),
         [DelegationEnv.SESSION_TAGS]: stack.toJsonString(sessionTags),
+        ...(samlAttributes.length > 0 ? { [DelegationEnv.SAML_ATTRIBUTES]: stack.toJsonString(samlAttributes) } : {}),
         [DelegationEnv.SESSION_DURATION_SECONDS]: String(sessionDuration.toSeconds()),
         ...(props.limitSessionToTokenLifetime ? { [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'true' } : {}),
         [DelegationEnv.SIGNER]: SignerKind.KMS,

@@ -20,6 +20,8 @@ export const DelegationEnv = {
   SAML_PROVIDER_ARN: 'DELEGATION_SAML_PROVIDER_ARN',
   /** JSON `RoleConfig`: the default role, claim-based rules and the client-selectable allow-list. Required. */
   ROLES: 'DELEGATION_ROLES',
+  /** JSON `SamlAttributeConfig[]`: further SAML attributes taken from claims (AWS's `saml:*` keys). Optional, default `[]`. */
+  SAML_ATTRIBUTES: 'DELEGATION_SAML_ATTRIBUTES',
   /** JSON `SessionTagConfig[]`: session tags taken from claims. Optional, default `[]`. */
   SESSION_TAGS: 'DELEGATION_SESSION_TAGS',
   /** Default (and maximum) session duration in whole seconds, 900..43200. Optional, default `3600`. */
@@ -132,3 +134,15 @@ export const SignerKind = {
   KMS: 'kms',
   PEM: 'pem',
 } as const;
+
+/** A SAML attribute filled from a claim (an element of `DELEGATION_SAML_ATTRIBUTES`). */
+export interface SamlAttributeConfig {
+  /** The exact `iss` of the issuer whose tokens carry the claim (one of `DELEGATION_ISSUERS`). */
+  readonly issuer: string;
+  /** The attribute's Name, an OID URN such as `urn:oid:1.3.6.1.4.1.5923.1.1.1.1`. */
+  readonly name: string;
+  /** Claim whose string, number or array of strings gives the values. */
+  readonly claim: string;
+  /** When true, a missing claim refuses the request; when false, the attribute is left out. */
+  readonly required: boolean;
+}

@@ -2,6 +2,7 @@ export * from './jwt-issuer';
 export * from './claim-condition';
 export * from './role-rule';
 export * from './session-tag';
+export * from './saml-attribute';
 export * from './delegation-identity-provider';
 export * from './delegation-role';
 export * from './rate-limit-options';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { AWS_SESSION_NAME_PATTERN, awsSessionNameFor, decideGrant } from '../lambda/delegation/claims';
 import type { DelegationConfig } from '../lambda/delegation/config';
 import { DelegationError, type DelegationRequest, type VerifiedToken } from '../lambda/delegation/types';
-import type { RoleConfig, SessionTagConfig } from '../src/delegation-environment';
+import type { RoleConfig, SamlAttributeConfig, SessionTagConfig } from '../src/delegation-environment';
 
 const USER_ROLE = 'arn:aws:iam::123456789012:role/delegation-user';
 const ADMIN_ROLE = 'arn:aws:iam::123456789012:role/delegation-admin';
@@ -15,6 +15,7 @@ interface ConfigOverrides {
   readonly sessionTags?: SessionTagConfig[];
   readonly sessionDurationSeconds?: number;
   readonly limitSessionToToken?: boolean;
+  readonly samlAttributes?: SamlAttributeConfig[];
 }
 
 function config(overrides: ConfigOverrides = {}): DelegationConfig {
@@ -25,6 +26,7 @@ function config(overrides: ConfigOverrides = {}): DelegationConfig {
     providerArn: PROVIDER,
     roles: { defaultRoleArn: USER_ROLE, rules: [], clientSelectable: [], ...overrides.roles },
     sessionTags: overrides.sessionTags ?? [],
+    samlAttributes: overrides.samlAttributes ?? [],
     sessionDurationSeconds: overrides.sessionDurationSeconds ?? 3600,
     limitSessionToToken: overrides.limitSessionToToken ?? false,
     signer: { kind: 'kms', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/x' },
@@ -355,6 +357,55 @@ describe('companion claims', () => {
   });
 });
 
+describe('SAML attributes from claims', () => {
+  const AFFILIATION = 'urn:oid:1.3.6.1.4.1.5923.1.1.1.1';
+  const MAIL = 'urn:oid:0.9.2342.19200300.100.1.3';
+  const mapped = config({
+    samlAttributes: [
+      { issuer: ISSUER, name: AFFILIATION, claim: 'affiliation', required: false },
+      { issuer: ISSUER, name: MAIL, claim: 'email', required: true },
+    ],
+  });
+
+  test('strings, numbers and arrays of strings become values; a missing optional claim leaves the attribute out', () => {
+    expect(decideGrant(token({ affiliation: ['staff', 'member'], email: 'a@example.edu' }), request(), mapped).samlAttributes)
+      .toEqual([{ name: AFFILIATION, values: ['staff', 'member'] }, { name: MAIL, values: ['a@example.edu'] }]);
+    expect(decideGrant(token({ email: 'a@example.edu' }), request(), mapped).samlAttributes).toEqual([{ name: MAIL, values: ['a@example.edu'] }]);
+    expect(decideGrant(token({ affiliation: 42, email: 'x@y' }), request(), mapped).samlAttributes![0]).toEqual({ name: AFFILIATION, values: ['42'] });
+  });
+
+  test('a missing required claim refuses (403 attribute_missing)', () => {
+    expectRefused(() => decideGrant(token({ affiliation: 'staff' }), request(), mapped), 403, 'access_denied', 'attribute_missing');
+  });
+
+  test.each<[string, unknown]>([
+    ['an empty string', ''],
+    ['an empty array', []],
+    ['21 values', Array.from({ length: 21 }, (_, index) => `v${index}`)],
+    ['257 characters', 'x'.repeat(257)],
+    ['a control character', 'a\u0000b'],
+    ['a line separator', 'a\u2028b'],
+    ['a newline', 'a\nb'],
+    ['a boolean', true],
+    ['an object', { a: 1 }],
+    ['null', null],
+    ['numbers inside an array', [1, 2]],
+    ['a nested array', [['staff']]],
+    ['NaN', Number.NaN],
+  ])('refuses a value that is %s (403 attribute_invalid)', (_name, value) => {
+    expectRefused(() => decideGrant(token({ affiliation: value, email: 'a@b' }), request(), mapped), 403, 'access_denied', 'attribute_invalid');
+  });
+
+  test('XML in a value is kept as text (the emitter escapes it)', () => {
+    expect(decideGrant(token({ affiliation: '<x a="b">&amp;', email: 'a@b' }), request(), mapped).samlAttributes![0].values).toEqual(['<x a="b">&amp;']);
+  });
+
+  test('another issuer\'s token never gets these attributes', () => {
+    const partner = token({ affiliation: 'staff' }, { issuer: 'https://partner.example.com/', namespace: 'partner' });
+    expect(decideGrant(partner, request(), mapped).samlAttributes).toEqual([]);
+  });
+});
+
 describe('sessions limited to the token\'s lifetime', () => {
   const NOW = new Date('2026-12-01T12:00:00Z');
   const at = (secondsFromNow: number) => Math.floor(NOW.getTime() / 1000) + secondsFromNow;
@@ -404,6 +455,7 @@ test('a complete grant', () => {
     roleSessionName: awsSessionNameFor('auth0|5f1a2b'),
     sourceIdentity: awsSessionNameFor('auth0|5f1a2b'),
     sessionTags: [{ key: 'department', value: 'sales' }],
+    samlAttributes: [],
     durationSeconds: 900,
   });
 });

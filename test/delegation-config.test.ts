@@ -61,6 +61,7 @@ describe('loadConfig: a valid environment', () => {
       sessionTags: [],
       sessionDurationSeconds: 3600,
       limitSessionToToken: false,
+      samlAttributes: [],
       signer: { kind: 'kms', kmsKeyArn: KMS_KEY },
       allowedOrigins: [],
       assertionLifetimeSeconds: 300,
@@ -258,6 +259,15 @@ describe('loadConfig: refuses', () => {
     ['required not a boolean', tagsEnv([{ issuer: AUTH0, key: 'k', claim: 'c', required: 'yes' }]), 'DELEGATION_SESSION_TAGS[0].required: must be true or false'],
 
     ['a session limit that is not a flag', env({ [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'yes' }), 'DELEGATION_LIMIT_SESSION_TO_TOKEN: must be "true" or "false"'],
+    ['a SAML attribute that is not an OID', env({ [DelegationEnv.SAML_ATTRIBUTES]: JSON.stringify([{ issuer: AUTH0, name: 'https://aws.amazon.com/SAML/Attributes/Role', claim: 'c', required: false }]) }),
+      'DELEGATION_SAML_ATTRIBUTES[0].name: must be an OID URN'],
+    ['a SAML attribute mapped twice', env({
+      [DelegationEnv.SAML_ATTRIBUTES]: JSON.stringify([
+        { issuer: AUTH0, name: 'urn:oid:2.5.4.3', claim: 'a', required: false }, { issuer: AUTH0, name: 'urn:oid:2.5.4.3', claim: 'b', required: false },
+      ]),
+    }), 'DELEGATION_SAML_ATTRIBUTES[1]: duplicate attribute name per issuer'],
+    ['a SAML attribute of an unknown issuer', env({ [DelegationEnv.SAML_ATTRIBUTES]: JSON.stringify([{ issuer: 'https://x.example.com/', name: 'urn:oid:2.5.4.3', claim: 'a', required: false }]) }),
+      'DELEGATION_SAML_ATTRIBUTES[0].issuer: must be the issuer of one of DELEGATION_ISSUERS'],
     ['duration below 900', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '899' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be between 900 and 43200, got 899'],
     ['duration above 43200', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '43201' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be between 900 and 43200'],
     ['duration with unit', env({ [DelegationEnv.SESSION_DURATION_SECONDS]: '1h' }), 'DELEGATION_SESSION_DURATION_SECONDS: must be a whole number of seconds'],

@@ -113,6 +113,15 @@ describe('a signed Response is accepted by xmlsec1, OpenSAML and OneLogin strict
         ],
       },
     }],
+    ['SAML attributes mapped from claims, several values and XML metacharacters', {
+      grant: {
+        samlAttributes: [
+          { name: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.1', values: ['staff', 'member'] },
+          { name: 'urn:oid:2.5.4.3', values: ['Zoë <&> "x" \'y\''] },
+          { name: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.3', values: ['o=Example,c=US'] },
+        ],
+      },
+    }],
   ];
 
   test.each(claimCases)('with %s', async (_case, overrides) => {
@@ -142,6 +151,7 @@ describe('a signed Response is accepted by xmlsec1, OpenSAML and OneLogin strict
           [AWS_ATTRIBUTE.sessionDuration]: [String(input.grant.durationSeconds)],
           [AWS_ATTRIBUTE.sourceIdentity]: [input.grant.sourceIdentity],
           ...Object.fromEntries(input.grant.sessionTags.map((tag) => [AWS_ATTRIBUTE.principalTag(tag.key), [tag.value]])),
+          ...Object.fromEntries((input.grant.samlAttributes ?? []).map((attribute) => [attribute.name, attribute.values])),
         },
       });
       expect(oneLogin.audiences?.sort()).toEqual([...input.audiences].sort());

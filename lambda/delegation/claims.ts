@@ -47,6 +47,7 @@ export function decideGrant(token: VerifiedToken, request: DelegationRequest, co
     roleSessionName: sessionName,
     sourceIdentity: sessionName,
     sessionTags: sessionTagsOf(token, config),
+    samlAttributes: samlAttributesOf(token, config),
     durationSeconds: limitedToToken(durationOf(request.requestedDurationSeconds, config.sessionDurationSeconds), token, config, now),
   };
 }
@@ -161,6 +162,42 @@ function sessionTagsOf(token: VerifiedToken, config: DelegationConfig): Array<{ 
     tags.push({ key: tag.key, value });
   }
   return tags;
+}
+
+/** At most this many values per SAML attribute, each at most this long. */
+export const MAX_SAML_ATTRIBUTE_VALUES = 20;
+export const MAX_SAML_ATTRIBUTE_VALUE_CHARS = 256;
+/** Control characters, and the Unicode line and paragraph separators: no attribute value carries them. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
+/**
+ * SAML attributes from the claims mapped for the token's issuer: a string, a finite number, or a
+ * non-empty array of strings (one value each), at most 20 values of 1 to 256 characters without
+ * control characters. Anything else refuses the request, so no request gets part of its attributes.
+ */
+function samlAttributesOf(token: VerifiedToken, config: DelegationConfig): Array<{ name: string; values: string[] }> {
+  const attributes: Array<{ name: string; values: string[] }> = [];
+  for (const mapping of config.samlAttributes.filter((candidate) => candidate.issuer === token.issuer)) {
+    const raw = claim(token.claims, mapping.claim);
+    if (raw === undefined) {
+      if (mapping.required) {
+        throw accessDenied('attribute_missing', `The token lacks the claim for SAML attribute ${mapping.name}`);
+      }
+      continue;
+    }
+    // An array holds strings only; a lone claim may also be a finite number.
+    const values = Array.isArray(raw)
+      ? raw.map((value) => typeof value === 'string' ? value : undefined)
+      : [typeof raw === 'string' ? raw : typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : undefined];
+    const isValidValue = (value: string | undefined) =>
+      value !== undefined && value.length > 0 && value.length <= MAX_SAML_ATTRIBUTE_VALUE_CHARS && !CONTROL_CHARACTERS.test(value);
+    const valid = values.length > 0 && values.length <= MAX_SAML_ATTRIBUTE_VALUES && values.every(isValidValue);
+    if (!valid) {
+      throw accessDenied('attribute_invalid', `The claim for SAML attribute ${mapping.name} is not a valid attribute value`);
+    }
+    attributes.push({ name: mapping.name, values: values as string[] });
+  }
+  return attributes;
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   type RoleConfig,
   type ClaimConditionConfig,
   type RoleRuleConfig,
+  type SamlAttributeConfig,
   type SessionTagConfig,
 } from '../../src/delegation-environment';
 
@@ -23,6 +24,8 @@ export interface DelegationConfig {
   readonly providerArn: string;
   readonly roles: RoleConfig;
   readonly sessionTags: readonly SessionTagConfig[];
+  /** Further SAML attributes taken from claims. */
+  readonly samlAttributes: readonly SamlAttributeConfig[];
   /** Default and maximum session duration in seconds. */
   readonly sessionDurationSeconds: number;
   /** Whether a session ends when the id token expires (never sooner than 900 s after the exchange). */
@@ -95,6 +98,7 @@ export function loadConfig(env: Env): DelegationConfig {
     providerArn,
     roles: parseRoles(requireJson(env, DelegationEnv.ROLES), issuers),
     sessionTags: parseSessionTags(optionalJson(env, DelegationEnv.SESSION_TAGS, []), issuers),
+    samlAttributes: parseSamlAttributes(optionalJson(env, DelegationEnv.SAML_ATTRIBUTES, []), issuers),
     sessionDurationSeconds,
     limitSessionToToken: optionalFlag(env, DelegationEnv.LIMIT_SESSION_TO_TOKEN),
     signer: parseSigner(env),
@@ -425,6 +429,37 @@ function parseSessionTags(value: unknown, issuers: readonly IssuerConfig[]): Ses
     expectUnique(own.map((tag) => tag.key), name, 'tag key per issuer (keys are case-insensitive)', (key) => key.toLowerCase());
   }
   return tags;
+}
+
+/** An OID URN: the only attribute Names AWS maps to condition keys, and never one of AWS's own attributes. */
+const OID_URN = /^urn:oid:[0-2](\.(0|[1-9][0-9]*)){1,30}$/;
+/** Further SAML attributes per issuer. */
+export const MAX_SAML_ATTRIBUTES = 20;
+
+function parseSamlAttributes(value: unknown, issuers: readonly IssuerConfig[]): SamlAttributeConfig[] {
+  const name = DelegationEnv.SAML_ATTRIBUTES;
+  const attributes = expectArray(value, name).map((item, index) => {
+    const path = `${name}[${index}]`;
+    const object = expectObject(item, path, ['issuer', 'name', 'claim', 'required']);
+    const attributeName = expectString(object.name, `${path}.name`, { maxLength: 128 });
+    if (!OID_URN.test(attributeName)) {
+      fail(`${path}.name`, 'must be an OID URN such as urn:oid:1.3.6.1.4.1.5923.1.1.1.1');
+    }
+    return {
+      issuer: expectIssuerRef(object.issuer, `${path}.issuer`, issuers),
+      name: attributeName,
+      claim: expectString(object.claim, `${path}.claim`, { maxLength: 256 }),
+      required: expectBoolean(object.required, `${path}.required`),
+    };
+  });
+  for (const issuer of issuers) {
+    const own = attributes.filter((attribute) => attribute.issuer === issuer.issuer);
+    if (own.length > MAX_SAML_ATTRIBUTES) {
+      fail(name, `must list at most ${MAX_SAML_ATTRIBUTES} attributes per issuer`);
+    }
+    expectUnique(own.map((attribute) => attribute.name), name, 'attribute name per issuer');
+  }
+  return attributes;
 }
 
 function parseSigner(env: Env): SignerConfig {

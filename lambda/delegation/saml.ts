@@ -114,6 +114,22 @@ function principalTagAttributes(tags: AssertionInput['grant']['sessionTags']): s
 }
 
 /** The canonical `ds:SignedInfo` for one enveloped, exclusive-C14N, SHA-256 reference: exactly the bytes that are signed. */
+/** Further attributes (OID URN names, never AWS's own), each Name once, one AttributeValue per value. */
+function mappedAttributes(attributes: NonNullable<AssertionInput['grant']['samlAttributes']>): string {
+  const names = new Set<string>();
+  return attributes.map((attribute, index) => {
+    const name = nonEmpty(attribute.name, `grant.samlAttributes[${index}].name`);
+    if (name.startsWith(AWS_SAML_ATTRIBUTE_PREFIX) || names.has(name)) {
+      throw new Error(`grant.samlAttributes[${index}].name is one of AWS's attributes or repeats an earlier name`);
+    }
+    names.add(name);
+    if (attribute.values.length === 0) {
+      throw new Error(`grant.samlAttributes[${index}] has no value`);
+    }
+    return samlAttribute(name, attribute.values, `grant.samlAttributes[${index}]`);
+  }).join('');
+}
+
 export function canonicalSignedInfo(referenceId: string, digestBase64: string): string {
   return `<ds:SignedInfo xmlns:ds="${XMLDSIG_NS}">`
     + `<ds:CanonicalizationMethod Algorithm="${EXC_C14N}"></ds:CanonicalizationMethod>`
@@ -186,7 +202,8 @@ export async function buildSignedSamlResponse(
     + samlAttribute(`${AWS_SAML_ATTRIBUTE_PREFIX}RoleSessionName`, [grant.roleSessionName], 'grant.roleSessionName')
     + samlAttribute(`${AWS_SAML_ATTRIBUTE_PREFIX}SessionDuration`, [String(grant.durationSeconds)], 'grant.durationSeconds')
     + samlAttribute(`${AWS_SAML_ATTRIBUTE_PREFIX}SourceIdentity`, [grant.sourceIdentity], 'grant.sourceIdentity')
-    + principalTagAttributes(grant.sessionTags);
+    + principalTagAttributes(grant.sessionTags)
+    + mappedAttributes(grant.samlAttributes ?? []);
 
   // Exclusive C14N of the Assertion apex: only the visibly used `saml` namespace, attributes sorted by name.
   const assertionHead = `<saml:Assertion xmlns:saml="${SAML_ASSERTION_NS}" ID="${assertionId}" IssueInstant="${issueInstant}" Version="2.0">`

@@ -61,6 +61,8 @@ export interface DelegationGrant {
   readonly sourceIdentity: string;
   /** Session tags (already validated against AWS's rules). */
   readonly sessionTags: ReadonlyArray<{ readonly key: string; readonly value: string }>;
+  /** Further SAML attributes (OID URN names, validated values), which AWS exposes as `saml:*` keys. */
+  readonly samlAttributes?: ReadonlyArray<{ readonly name: string; readonly values: readonly string[] }>;
   readonly durationSeconds: number;
 }
 

@@ -1,11 +1,14 @@
 import { Token } from 'aws-cdk-lib';
-import { IssuerConfig, RoleRuleConfig, SessionTagConfig } from '../delegation-environment';
+import { IssuerConfig, RoleRuleConfig, SamlAttributeConfig, SessionTagConfig } from '../delegation-environment';
 import { JwtIssuer } from '../jwt-issuer';
 import { RoleRule } from '../role-rule';
+import { SamlAttribute } from '../saml-attribute';
 import { SessionTag } from '../session-tag';
 
 /** AWS accepts at most 50 session tags per session. */
 const MAX_SESSION_TAGS = 50;
+/** Further SAML attributes per issuer: enough for the condition keys AWS offers, small enough for the environment. */
+const MAX_SAML_ATTRIBUTES = 20;
 
 /** Checks a list of issuers as a whole and returns their handler configuration. */
 export function issuerConfigs(issuers: JwtIssuer[]): IssuerConfig[] {
@@ -98,6 +101,23 @@ export function sessionTagConfigs(tags: readonly SessionTag[], issuers: readonly
     const duplicate = keys.find((key, index) => keys.indexOf(key) !== index);
     if (duplicate) {
       throw new Error(`Session tag keys must be unique (case-insensitively) per issuer: '${duplicate}' is used twice`);
+    }
+  }
+  return configs;
+}
+
+/** The handler configuration of SAML attributes, each bound to its issuer; each attribute at most once per issuer. */
+export function samlAttributeConfigs(attributes: readonly SamlAttribute[], issuers: readonly JwtIssuer[]): SamlAttributeConfig[] {
+  const configs = attributes.map((attribute) =>
+    attribute._toConfig(owningIssuer(attribute.issuer, issuers, `SamlAttribute ${attribute.attribute}`).issuerUrl));
+  for (const issuer of issuers) {
+    const names = configs.filter((config) => config.issuer === issuer.issuerUrl).map((config) => config.name);
+    if (names.length > MAX_SAML_ATTRIBUTES) {
+      throw new Error(`At most ${MAX_SAML_ATTRIBUTES} SAML attributes are allowed per issuer, got ${names.length} for ${issuer.issuerUrl}`);
+    }
+    const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+    if (duplicate) {
+      throw new Error(`SAML attribute ${duplicate} is mapped twice for ${issuer.issuerUrl}: an assertion carries each attribute once`);
     }
   }
   return configs;
