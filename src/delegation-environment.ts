@@ -38,7 +38,22 @@ export const DelegationEnv = {
   ASSERTION_LIFETIME_SECONDS: 'DELEGATION_ASSERTION_LIFETIME_SECONDS',
   /** Name of the CloudWatch namespace for per-outcome metrics (embedded metric format). Optional, default `TokenDelegation`. */
   METRICS_NAMESPACE: 'DELEGATION_METRICS_NAMESPACE',
+  /**
+   * Base64 DER (one line, no PEM armour) of the signing key's X.509 certificate, sent in every signature's
+   * `ds:KeyInfo`. Optional: without it signatures carry no KeyInfo. It must be the certificate of the key
+   * that signs (the relying party verifies with the certificates of the IdP metadata, never this one).
+   */
+  SIGNING_CERTIFICATE: 'DELEGATION_SIGNING_CERTIFICATE',
 } as const;
+
+/**
+ * The largest id token accepted, in characters, however it arrives: in the Auth0 body (JSON or form) or
+ * as `Authorization: Bearer`. The API Gateway request model uses the same limit.
+ */
+export const MAX_ID_TOKEN_CHARS = 8 * 1024;
+
+/** Lambda's limit on the environment variables of a function: their JSON serialization, in bytes. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 /** One accepted OpenID Connect issuer (an element of `DELEGATION_ISSUERS`). */
 export interface IssuerConfig {

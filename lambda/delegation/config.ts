@@ -29,6 +29,8 @@ export interface DelegationConfig {
   readonly allowedOrigins: readonly string[];
   readonly assertionLifetimeSeconds: number;
   readonly metricsNamespace: string;
+  /** Base64 DER of the signing certificate, written into every signature's `ds:KeyInfo`; absent: no KeyInfo. */
+  readonly signingCertificate?: string;
 }
 
 /** How assertions are signed: a KMS key, an inline PEM key, or a PEM key kept in Secrets Manager. */
@@ -100,6 +102,7 @@ export function loadConfig(env: Env): DelegationConfig {
       MIN_ASSERTION_LIFETIME_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS,
     ),
     metricsNamespace: parseMetricsNamespace(env),
+    ...parseSigningCertificate(env),
   };
 }
 
@@ -476,4 +479,25 @@ function parseMetricsNamespace(env: Env): string {
     fail(name, 'must be 1..255 characters of A-Z a-z 0-9 . - _ / # : or space, not starting with AWS/');
   }
   return value;
+}
+
+/** An X.509 certificate of an RSA key of up to 4096 bits fits in well under this many base64 characters. */
+const MAX_CERTIFICATE_CHARS = 4096;
+const BASE64_ONE_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function parseSigningCertificate(env: Env): { signingCertificate?: string } {
+  const name = DelegationEnv.SIGNING_CERTIFICATE;
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') {
+    return {};
+  }
+  if (value.length > MAX_CERTIFICATE_CHARS || value.length % 4 !== 0 || !BASE64_ONE_LINE.test(value)) {
+    fail(name, `must be the base64 DER of an X.509 certificate on one line (no PEM armour), at most ${MAX_CERTIFICATE_CHARS} characters`);
+  }
+  // DER of a Certificate is a SEQUENCE (0x30) with a long-form length.
+  const der = Buffer.from(value, 'base64');
+  if (der.length < 64 || der[0] !== 0x30) {
+    fail(name, 'is not a DER X.509 certificate');
+  }
+  return { signingCertificate: value };
 }

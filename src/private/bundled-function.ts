@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +15,8 @@ export interface BundledFunctionOptions {
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly logRetention: logs.RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
   readonly environment?: Record<string, string>;
   readonly reservedConcurrentExecutions?: number;
 }
@@ -27,7 +29,10 @@ export const BUNDLE_RUNTIME = lambda.Runtime.NODEJS_24_X;
  * only to that log group (instead of the account-wide AWSLambdaBasicExecutionRole managed policy).
  */
 export function bundledFunction(scope: Construct, id: string, options: BundledFunctionOptions): lambda.Function {
-  const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, { retention: options.logRetention });
+  const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+    retention: options.logRetention,
+    removalPolicy: options.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+  });
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: options.description,
