@@ -3,10 +3,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { awsSamlAudienceFor, DEFAULT_SAML_RECIPIENT } from './private/saml-constants';
-import { partitionSamlEndpoints } from './private/saml-partition';
-import { assertSigningKeySpec } from './private/signing-key';
 import { samlIdpMetadataXml } from './private/saml-metadata';
+import { partitionSamlEndpoints } from './private/saml-partition';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
+import { assertSigningKeySpec } from './private/signing-key';
 
 
 /** Properties of a {@link DelegationIdentityProvider}. */

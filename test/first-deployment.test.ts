@@ -7,8 +7,8 @@ import {
   DelegationEndpoint, DelegationIdentityProvider, DelegationRole, JwtIssuer, SessionTag, TokenDelegation,
 } from '../src';
 import { DelegationEnv, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../src/delegation-environment';
-import { CERTIFICATE_BASE64_CHARS } from '../src/private/environment-size';
 import { auth0Issuer, testStack } from './support/stacks';
+import { CERTIFICATE_BASE64_CHARS } from '../src/private/environment-size';
 
 /** What each construct in a fresh deployment would otherwise trip over (issue: the first real deployment). */
 

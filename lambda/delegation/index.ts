@@ -10,11 +10,11 @@ import { createKmsClient, createSecretsManagerClient, remoteSignerWithinDeadline
 import { assumeRoleWithSaml, createStsClient } from './sts';
 import { coldStartFailureLine, requestLogLine, writeLogLine } from './telemetry';
 import { DelegationError } from './types';
+import { awsSamlAudienceFor } from '../../src/private/saml-constants';
 import { KmsSigner } from '../shared/kms-signer';
 import { PemSigner } from '../shared/pem-signer';
 import { SecretPemSigner } from '../shared/secret-pem-signer';
 import type { Signer } from '../shared/signer';
-import { awsSamlAudienceFor } from '../../src/private/saml-constants';
 /** Time kept back from Lambda's remaining time to log and answer after the last dependency call. */
 const ANSWER_MARGIN_MS = 500;
 /** Budget per request when no Lambda context tells the remaining time (local runs). */
