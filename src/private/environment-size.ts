@@ -68,7 +68,9 @@ export function estimateEnvironmentSize(scope: IConstruct, environment: Record<s
  * Throws when the estimate exceeds Lambda's limit, naming the largest variables and what makes each
  * of them large, so that the user knows what to cut.
  */
-export function assertEnvironmentFits(scope: IConstruct, environment: Record<string, string>, advice: Record<string, string>): EnvironmentSizeEstimate {
+export function assertEnvironmentFits(
+  scope: IConstruct, environment: Record<string, string>, advice: Record<string, string>,
+): EnvironmentSizeEstimate {
   const estimate = estimateEnvironmentSize(scope, environment);
   if (estimate.bytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
     const largest = Object.entries(estimate.variables)
