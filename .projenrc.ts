@@ -23,9 +23,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  // integ-tests-alpha 2.245.0-alpha.0 is the newest alpha whose peer range this CDK version satisfies.
+  // The peer minimum (what users need): the lowest version the code runs on. Development and tests use
+  // the newer aws-cdk-lib pinned in devDeps below, which cdk-nag 3 needs (>= 2.257).
   cdkVersion: '2.245.0',
   constructsVersion: '10.5.1',
+  peerDependencyOptions: { pinnedDevDependency: false },
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
   minNodeVersion: '20.0.0',
@@ -51,11 +53,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   devDeps: [
+    // cdk-nag 3 needs aws-cdk-lib >= 2.257 (its Validations API); integ-tests-alpha 2.245.0-alpha.0 accepts ^2.245.0.
+    'aws-cdk-lib@2.276.0',
+    'constructs@10.5.1',
     ...lambdaDeps,
     'esbuild@^0.25.0',
     '@types/aws-lambda@^8.10.145',
     '@cloud-copilot/iam-simulate@^0.1.173',
     'cdk-nag@^2.37.0',
+    // The library's acknowledgements are tested under both cdk-nag 2 and cdk-nag 3.
+    'cdk-nag-v3@npm:cdk-nag@^3.0.2',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.0',
     'aws-cdk@^2.1100.0',
