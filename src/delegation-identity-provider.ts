@@ -89,8 +89,7 @@ export class DelegationIdentityProvider extends Construct {
 
   constructor(scope: Construct, id: string, props: DelegationIdentityProviderProps = {}) {
     super(scope, id);
-    const partitionDefaults = partitionSamlEndpoints(this);
-    const recipient = props.recipient ?? partitionDefaults.recipient;
+    const recipient = props.recipient ?? partitionSamlEndpoints(this).recipient;
     if (!Token.isUnresolved(recipient) && !RECIPIENT.test(recipient)) {
       throw new Error(
         `recipient must be an AWS SAML sign-in endpoint such as ${DEFAULT_SAML_RECIPIENT} or https://<region>.signin.aws.amazon.com/saml, got '${recipient}'`,
@@ -121,9 +120,10 @@ export class DelegationIdentityProvider extends Construct {
     const stack = Stack.of(this);
     this.entityId = props.entityId ?? `urn:cdk-token-delegation:${stack.account}:${stack.region}:${Names.uniqueId(this)}`;
     this.recipient = recipient;
-    // An explicit Recipient names its partition by its domain; the default comes with its partition's audience.
-    const awsAudience = props.recipient === undefined ? partitionDefaults.audience
-      : Token.isUnresolved(recipient) ? partitionSamlEndpoints(this).audience : awsSamlAudienceFor(recipient);
+    // A concrete Recipient names its partition by its domain; otherwise the stack's partition decides.
+    const awsAudience = props.recipient !== undefined && !Token.isUnresolved(recipient)
+      ? awsSamlAudienceFor(recipient)
+      : partitionSamlEndpoints(this).audience;
     this.audiences = [awsAudience, recipient];
 
     const certificates = [this.signingKey, ...additionalKeys].map((key, index) =>

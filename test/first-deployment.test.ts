@@ -167,17 +167,22 @@ describe('partitions', () => {
     expect(result.delegation.identityProvider.audiences).toEqual([audience, recipient]);
   });
 
+  test('an explicit Recipient brings its own partition\'s Audience, and no mapping is added', () => {
+    const stack = new Stack(new App(), 'Explicit');
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], recipient: 'https://cn-northwest-1.signin.amazonaws.cn/saml' });
+    expect(delegation.identityProvider.audiences).toEqual(['urn:amazon:webservices:cn-north-1', 'https://cn-northwest-1.signin.amazonaws.cn/saml']);
+    expect(Template.fromStack(stack).toJSON().Mappings).toBeUndefined();
+  });
+
   test('an environment-agnostic stack resolves Recipient and trust at deploy time from AWS::Partition', () => {
     const stack = new Stack(new App(), 'Agnostic');
     const { template, recipient, trust } = samlOf(stack);
-    const findInMap = { 'Fn::FindInMap': [Match.anyValue(), { Ref: 'AWS::Partition' }, 'Recipient'] };
     expect(recipient).toEqual({ 'Fn::FindInMap': [expect.any(String), { Ref: 'AWS::Partition' }, 'Recipient'] });
     expect(JSON.stringify(trust)).toContain('"SAML:aud":{"Fn::FindInMap"');
     const mapping = Object.values(template.toJSON().Mappings)[0] as Record<string, Record<string, string>>;
     expect(mapping['aws-cn']).toEqual({ Recipient: 'https://signin.amazonaws.cn/saml', Audience: 'urn:amazon:webservices:cn-north-1' });
     expect(mapping['aws-us-gov']).toEqual({ Recipient: 'https://signin.amazonaws-us-gov.com/saml', Audience: 'urn:amazon:webservices:govcloud' });
     expect(mapping.aws).toEqual({ Recipient: 'https://signin.aws.amazon.com/saml', Audience: 'urn:amazon:webservices' });
-    expect(findInMap).toBeDefined();
   });
 });
 
