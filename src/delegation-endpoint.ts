@@ -318,7 +318,6 @@ export class DelegationEndpoint extends Construct {
     }
     for (const answer of Object.values(GATEWAY_ANSWERS)) {
       const headers = gatewayAnswerHeaders(answer, allowedOrigins);
-      delete headers['Content-Type']; // set by the template's content type
       this.api.addGatewayResponse(`GatewayResponse${answer.type}`, {
         type: apigateway.ResponseType.of(answer.type),
         responseHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`])),

@@ -128,6 +128,7 @@ describe('API Gateway\'s own answers', () => {
       expect(properties.ResponseParameters).toMatchObject({
         'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'",
         'gatewayresponse.header.Cache-Control': "'no-store'",
+        'gatewayresponse.header.Content-Type': "'application/json'",
       });
       const body = JSON.parse(properties.ResponseTemplates['application/json']);
       expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
