@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, DependencyType, javascript } from 'projen';
 
 // The AWS SDK clients and jose are bundled into assets/ by esbuild, so they are build-time
 // dependencies only: users in every language install nothing but this package.
@@ -23,9 +23,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  // integ-tests-alpha 2.245.0-alpha.0 is the newest alpha whose peer range this CDK version satisfies.
+  // The peer minimum (what users need): the lowest version the code runs on. Development and tests use
+  // a newer aws-cdk-lib (below), which cdk-nag 3 needs (>= 2.257).
   cdkVersion: '2.245.0',
   constructsVersion: '10.5.1',
+  peerDependencyOptions: { pinnedDevDependency: false },
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
   minNodeVersion: '20.0.0',
@@ -56,6 +58,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@^8.10.145',
     '@cloud-copilot/iam-simulate@^0.1.173',
     'cdk-nag@^2.37.0',
+    // The library's acknowledgements are tested under both cdk-nag 2 and cdk-nag 3.
+    'cdk-nag-v3@npm:cdk-nag@^3.0.2',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.0',
     'aws-cdk@^2.1100.0',
@@ -110,11 +114,18 @@ for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/',
   project.addPackageIgnore(pattern);
 }
 
+// Develop and test against a newer aws-cdk-lib than the peer minimum: cdk-nag 3 needs >= 2.257 (its
+// Validations API), and integ-tests-alpha 2.245.0-alpha.0 accepts ^2.245.0. The code feature-detects
+// what is newer than the peer minimum, so users keep needing 2.245 only.
+project.deps.addDependency('aws-cdk-lib@2.276.0', DependencyType.BUILD);
+project.deps.addDependency('constructs@10.5.1', DependencyType.BUILD);
+
 // npm ci on a fresh clone: unrs-resolver 1.13 lists platform bindings this registry does not carry.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
-// Every jsii warning (reserved words in another language included) fails the build.
-project.compileTask.reset('jsii --fail-on-warnings');
+// Every jsii warning (reserved words in another language included) fails the build, except the one about
+// the devDependency on aws-cdk-lib being newer than the peer minimum, which is deliberate (see above).
+project.compileTask.reset('jsii --fail-on-warnings --silence-warnings=metadata/missing-dev-dependency');
 
 // ts-jest also transpiles jose's .js files.
 project.jest?.config && Object.assign(project.jest.config, {

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { JwtIssuer, TokenDelegation } from '../src';
@@ -28,14 +28,19 @@ export class ExampleStack extends Stack {
       })],
       allowedOrigins: [props.appOrigin ?? 'https://app.example.com'],
     });
-    NagSuppressions.addResourceSuppressions(this.delegation.bucket, [{
+    const bucketLogs = {
       id: 'AwsSolutions-S1',
       reason: 'Example stack: object access is recorded by CloudTrail S3 data events where the account enables them; production stacks may pass their own bucket with access logging.',
-    }], true);
-    NagSuppressions.addResourceSuppressions(this.delegation.endpoint.api.deploymentStage, [{
+    };
+    const webAcl = {
       id: 'AwsSolutions-APIG3',
-      reason: 'Example stack without a web ACL: stage throttling and reserved concurrency bound abuse; production stacks pass webAclArn.',
-    }]);
+      reason: 'Example stack without a web ACL: the stage throttling bounds abuse; production stacks pass webAclArn.',
+    };
+    // cdk-nag 2 reads NagSuppressions; cdk-nag 3 reads aws-cdk-lib's Validations acknowledgements.
+    NagSuppressions.addResourceSuppressions(this.delegation.bucket, [bucketLogs], true);
+    NagSuppressions.addResourceSuppressions(this.delegation.endpoint.api.deploymentStage, [webAcl]);
+    Validations.of(this.delegation.bucket).acknowledge(bucketLogs);
+    Validations.of(this.delegation.endpoint.api.deploymentStage).acknowledge(webAcl);
 
     new CfnOutput(this, 'DelegationUrl', { value: this.delegation.endpointUrl });
     new CfnOutput(this, 'BucketName', { value: this.delegation.bucket.bucketName });

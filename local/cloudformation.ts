@@ -7,6 +7,7 @@
 /** A synthesized template (the parts read here). */
 export interface Template {
   readonly Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  readonly Mappings?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
 /** Values that only a deployment would know. */
@@ -26,7 +27,7 @@ const PSEUDO: Record<string, (v: Required<Pick<DeploymentValues, 'accountId' | '
   'AWS::NoValue': () => '',
 };
 
-/** Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split` and `Fn::Sub` (simple forms) in `value`. */
+/** Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split`, `Fn::Sub` (simple forms) and `Fn::FindInMap` in `value`. */
 export function resolveIntrinsics(template: Template, value: unknown, values: DeploymentValues = {}): unknown {
   const deployment = { accountId: values.accountId ?? '123456789012', region: values.region ?? 'us-east-1' };
   const physical = (logicalId: string, attribute: string): string => {
@@ -62,6 +63,12 @@ export function resolveIntrinsics(template: Template, value: unknown, values: De
         case 'Fn::Split': {
           const [separator, text] = arg as [string, unknown];
           return (resolve(text) as string).split(separator);
+        }
+        case 'Fn::FindInMap': {
+          const [mapName, topKey, secondKey] = resolve(arg) as [string, string, string];
+          const found = template.Mappings?.[mapName]?.[topKey]?.[secondKey];
+          if (found === undefined) throw new Error(`Fn::FindInMap: no ${mapName}.${topKey}.${secondKey} in the template's Mappings`);
+          return found;
         }
         case 'Fn::Sub': {
           const [text, variables] = typeof arg === 'string' ? [arg, {}] : arg as [string, Record<string, unknown>];

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders, type GatewayAnswer } from '../src/private/gateway-responses';
+import { delegationRequestSchema } from '../src/private/request-schema';
 
 /**
  * Serves a Lambda proxy handler over plain HTTP the way a REST API (v1) proxy integration calls it,
  * so the bundled delegation handler can be reached by fetch and by browsers on loopback. The CORS
  * preflight is answered here, as the REST API's mock OPTIONS method does, because the handler only
- * answers POST.
+ * answers POST. What API Gateway answers itself (unknown path, request-model validation, too large,
+ * integration failure) is answered here with the endpoint's gateway responses, headers and body alike.
  */
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context?: Partial<Context>) => Promise<APIGatewayProxyResult>;
@@ -148,8 +151,62 @@ export function writeProxyResult(response: ServerResponse, result: APIGatewayPro
   response.writeHead(result.statusCode, headers).end(body);
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
+/** Answers as the deployed endpoint's gateway response of that type does. */
+function sendGatewayAnswer(response: ServerResponse, answer: GatewayAnswer, allowedOrigins: readonly string[], status = answer.statusCode): void {
+  response.writeHead(status, gatewayAnswerHeaders(answer, allowedOrigins)).end(gatewayAnswerBody(answer));
+}
+
+type Schema = { readonly [key: string]: unknown };
+
+/**
+ * Validates a JSON value against the subset of JSON Schema draft 4 the request model uses (object,
+ * additionalProperties, string maxLength/minLength, integer minimum/maximum), as API Gateway's body
+ * validator does; returns the problems (empty when valid).
+ */
+export function validateAgainstSchema(value: unknown, schema: Schema = delegationRequestSchema() as unknown as Schema, path = '$'): string[] {
+  const type = schema.type as string | undefined;
+  if (type === 'object') {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${path}: not an object`];
+    const properties = (schema.properties ?? {}) as Record<string, Schema>;
+    return Object.entries(value as Record<string, unknown>).flatMap(([name, child]) => {
+      if (!Object.hasOwn(properties, name)) {
+        return schema.additionalProperties === false ? [`${path}: unexpected property`] : [];
+      }
+      return validateAgainstSchema(child, properties[name], `${path}.${name}`);
+    });
+  }
+  if (type === 'string') {
+    if (typeof value !== 'string') return [`${path}: not a string`];
+    const length = [...value].length;
+    if (typeof schema.maxLength === 'number' && length > schema.maxLength) return [`${path}: too long`];
+    if (typeof schema.minLength === 'number' && length < schema.minLength) return [`${path}: too short`];
+    return [];
+  }
+  if (type === 'integer') {
+    if (typeof value !== 'number' || !Number.isInteger(value)) return [`${path}: not an integer`];
+    if (typeof schema.minimum === 'number' && value < schema.minimum) return [`${path}: below minimum`];
+    if (typeof schema.maximum === 'number' && value > schema.maximum) return [`${path}: above maximum`];
+    return [];
+  }
+  return [];
+}
+
+/**
+ * Whether API Gateway's request validator would refuse the body: only `application/json` has a model
+ * (form bodies reach the handler unvalidated), and an empty body is left to the handler.
+ */
+export function failsRequestModel(bytes: Buffer, contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';')[0].trim().toLowerCase();
+  if (mediaType !== 'application/json' || bytes.length === 0) {
+    return false;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return true;
+  }
+  return validateAgainstSchema(parsed).length > 0;
 }
 
 /** The mock preflight: the CORS headers for an allowed origin asking for POST, nothing for anyone else. */
@@ -206,12 +263,16 @@ export async function startDelegationServer(options: DelegationServerOptions): P
     }
     if (path !== DELEGATION_PATH || request.method !== 'POST') {
       // What API Gateway answers for a resource or method the API does not define.
-      sendJson(response, 403, { message: 'Missing Authentication Token' });
+      sendGatewayAnswer(response, GATEWAY_ANSWERS.MISSING_AUTHENTICATION_TOKEN, options.allowedOrigins);
       return;
     }
     const bytes = await readBody(request);
     if (bytes === undefined) {
-      sendJson(response, 413, { message: 'Request Too Long' });
+      sendGatewayAnswer(response, GATEWAY_ANSWERS.REQUEST_TOO_LARGE, options.allowedOrigins);
+      return;
+    }
+    if (failsRequestModel(bytes, request.headers['content-type'])) {
+      sendGatewayAnswer(response, GATEWAY_ANSWERS.BAD_REQUEST_BODY, options.allowedOrigins);
       return;
     }
     const event = proxyEvent(request, bytes, stage);
@@ -219,8 +280,8 @@ export async function startDelegationServer(options: DelegationServerOptions): P
     try {
       result = await options.handler(event, lambdaContext(randomUUID()));
     } catch {
-      // A handler that throws is answered like a failed Lambda integration.
-      sendJson(response, 502, { message: 'Internal server error' });
+      // A handler that throws is answered like a failed Lambda integration: 502 through DEFAULT_5XX.
+      sendGatewayAnswer(response, GATEWAY_ANSWERS.DEFAULT_5XX, options.allowedOrigins, 502);
       return;
     }
     writeProxyResult(response, result);
@@ -228,7 +289,7 @@ export async function startDelegationServer(options: DelegationServerOptions): P
 
   const server = createServer((request, response) => {
     route(request, response).catch(() => {
-      if (!response.headersSent) sendJson(response, 500, { message: 'Internal server error' });
+      if (!response.headersSent) sendGatewayAnswer(response, GATEWAY_ANSWERS.DEFAULT_5XX, options.allowedOrigins);
     });
   });
   server.on('connection', (socket) => {

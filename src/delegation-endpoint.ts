@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,9 +11,12 @@ import { DelegationIdentityProvider } from './delegation-identity-provider';
 import { JwtIssuer } from './jwt-issuer';
 import { bundledFunction } from './private/bundled-function';
 import { editableClaimWarnings } from './private/editable-claims';
+import { assertEnvironmentFits } from './private/environment-size';
+import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders } from './private/gateway-responses';
 import { issuerConfigs, roleRuleConfigs, samlAttributeConfigs, sessionTagConfigs } from './private/handler-config';
 import { acceptNagFindings } from './private/nag-suppressions';
 import { rateLimitWebAcl } from './private/rate-limit-web-acl';
+import { delegationRequestSchema, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './private/request-schema';
 import { RateLimitOptions } from './rate-limit-options';
 import { RoleRule } from './role-rule';
 import { SamlAttribute } from './saml-attribute';
@@ -84,18 +87,18 @@ export interface DelegationEndpointProps {
   readonly throttlingBurstLimit?: number;
   /**
    * Concurrent executions reserved for (and limiting) the handler, which also caps the KMS and STS
-   * calls it can make. Lambda keeps 100 of an account's concurrency unreserved (fewer in accounts
-   * with a lower limit), so this must fit in the account's limit minus 100 and minus what other
-   * functions reserve.
-   * @default 10
+   * calls it can make; setting it reserves them. Lambda keeps 100 of an account's concurrency
+   * unreserved, so this must fit in the account's limit minus 100 and minus what other functions
+   * reserve: a new account whose limit is 10 can reserve none.
+   * @default - no reservation (10 when `reserveConcurrency` is true)
    * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
    */
   readonly reservedConcurrency?: number;
   /**
-   * Whether to reserve concurrency for the handler at all. Set `false` in an account whose
-   * concurrency limit is too low to reserve any (new accounts may start at 10); the stage's
-   * throttling is then the only cap on KMS and STS calls.
-   * @default true
+   * Whether to reserve concurrency for the handler. Off by default so that the endpoint deploys into
+   * any account, a brand-new one included; the stage's throttling then caps the KMS and STS calls.
+   * Turn it on (or set `reservedConcurrency`) once the account's concurrency limit allows.
+   * @default - true when `reservedConcurrency` is set, false otherwise
    */
   readonly reserveConcurrency?: boolean;
   /**
@@ -103,6 +106,12 @@ export interface DelegationEndpointProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the handler's and the access log groups when they leave the stack or the stack is
+   * destroyed.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
   /**
    * ARN of an AWS WAF web ACL (scope REGIONAL) to associate with the API stage.
    * @default - no web ACL
@@ -134,8 +143,18 @@ export interface DelegationEndpointProps {
 
 // https origins, and plain http only for local development hosts (the handler applies the same rule).
 const ORIGIN = /^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d{1,5})?$/;
-const MIN_SESSION_SECONDS = 900;
-const MAX_SESSION_SECONDS = 43_200;
+/** IAM's default MaxSessionDuration of a role. */
+const DEFAULT_ROLE_MAX_SESSION_SECONDS = 3600;
+
+/** What to shorten when the handler's configuration outgrows Lambda's environment. */
+const ENVIRONMENT_ADVICE: Record<string, string> = {
+  [DelegationEnv.ISSUERS]: 'fewer issuers, shorter issuer URLs or audiences',
+  [DelegationEnv.SESSION_TAGS]: 'fewer session tags, shorter tag keys or claim names',
+  [DelegationEnv.ROLES]: 'fewer role rules or client-selectable roles, shorter claim values',
+  [DelegationEnv.ALLOWED_ORIGINS]: 'fewer allowed origins',
+  [DelegationEnv.SAML_ENTITY_ID]: 'a shorter entityId',
+  [DelegationEnv.SIGNING_CERTIFICATE]: 'an RSA_2048 signing key has the smallest certificate',
+};
 
 /**
  * The delegation endpoint: a regional REST API with `POST /delegation` and the Lambda handler that
@@ -151,6 +170,11 @@ export class DelegationEndpoint extends Construct {
   public readonly url: string;
   /** The access log group of the stage. */
   public readonly accessLogGroup: logs.LogGroup;
+  /**
+   * Upper bound, in bytes, of the handler's environment as Lambda measures it against its 4 KB limit
+   * (deploy-time values counted at their longest).
+   */
+  public readonly environmentSizeBytes: number;
 
   constructor(scope: Construct, id: string, props: DelegationEndpointProps) {
     super(scope, id);
@@ -189,7 +213,7 @@ export class DelegationEndpoint extends Construct {
     if (rateLimit <= 0 || burstLimit <= 0 || !Number.isInteger(burstLimit)) {
       throw new Error('throttlingRateLimit must be positive and throttlingBurstLimit a positive integer');
     }
-    const reserveConcurrency = props.reserveConcurrency ?? true;
+    const reserveConcurrency = props.reserveConcurrency ?? props.reservedConcurrency !== undefined;
     if (!reserveConcurrency && props.reservedConcurrency !== undefined) {
       throw new Error('reservedConcurrency cannot be set with reserveConcurrency: false');
     }
@@ -197,7 +221,13 @@ export class DelegationEndpoint extends Construct {
     if (reservedConcurrency !== undefined && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
       throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
     }
+    if (!sessionDuration.isUnresolved()) {
+      for (const role of new Set([...availableRoles, ...(props.clientSelectableRoles ?? [])])) {
+        assertRoleAllowsSession(role, sessionDuration.toSeconds());
+      }
+    }
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
     const stack = Stack.of(this);
     const roles: RoleConfig = {
       defaultRoleArn: props.defaultRole?.roleArn ?? '',
@@ -210,6 +240,23 @@ export class DelegationEndpoint extends Construct {
     const handlerRoleName = Stack.of(props.identityProvider) === stack
       ? undefined
       : Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    const environment: Record<string, string> = {
+      [DelegationEnv.ISSUERS]: stack.toJsonString(issuers),
+      [DelegationEnv.SAML_ENTITY_ID]: props.identityProvider.entityId,
+      [DelegationEnv.SAML_RECIPIENT]: props.identityProvider.recipient,
+      [DelegationEnv.SAML_PROVIDER_ARN]: props.identityProvider.samlProvider.samlProviderArn,
+      [DelegationEnv.ROLES]: stack.toJsonString(roles),
+      [DelegationEnv.SESSION_DURATION_SECONDS]: String(sessionDuration.toSeconds()),
+      ...(props.limitSessionToTokenLifetime ? { [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'true' } : {}),
+      [DelegationEnv.SIGNER]: SignerKind.KMS,
+      [DelegationEnv.KMS_KEY_ARN]: props.identityProvider.signingKey.keyArn,
+      [DelegationEnv.SIGNING_CERTIFICATE]: props.identityProvider.signingCertificate,
+      // Left out when empty: the handler's default is `[]`, and every byte counts against Lambda's 4 KB.
+      ...(sessionTags.length > 0 ? { [DelegationEnv.SESSION_TAGS]: stack.toJsonString(sessionTags) } : {}),
+      ...(samlAttributes.length > 0 ? { [DelegationEnv.SAML_ATTRIBUTES]: stack.toJsonString(samlAttributes) } : {}),
+      ...(allowedOrigins.length > 0 ? { [DelegationEnv.ALLOWED_ORIGINS]: stack.toJsonString(allowedOrigins) } : {}),
+    };
+    this.environmentSizeBytes = assertEnvironmentFits(this, environment, ENVIRONMENT_ADVICE).bytes;
     this.handler = bundledFunction(this, 'Handler', {
       roleName: handlerRoleName,
       bundle: 'delegation',
@@ -218,25 +265,13 @@ export class DelegationEndpoint extends Construct {
       timeout: Duration.seconds(10),
       memorySize: 512,
       logRetention,
+      logRemovalPolicy,
       reservedConcurrentExecutions: reservedConcurrency,
-      environment: {
-        [DelegationEnv.ISSUERS]: stack.toJsonString(issuers),
-        [DelegationEnv.SAML_ENTITY_ID]: props.identityProvider.entityId,
-        [DelegationEnv.SAML_RECIPIENT]: props.identityProvider.recipient,
-        [DelegationEnv.SAML_PROVIDER_ARN]: props.identityProvider.samlProvider.samlProviderArn,
-        [DelegationEnv.ROLES]: stack.toJsonString(roles),
-        [DelegationEnv.SESSION_TAGS]: stack.toJsonString(sessionTags),
-        ...(samlAttributes.length > 0 ? { [DelegationEnv.SAML_ATTRIBUTES]: stack.toJsonString(samlAttributes) } : {}),
-        [DelegationEnv.SESSION_DURATION_SECONDS]: String(sessionDuration.toSeconds()),
-        ...(props.limitSessionToTokenLifetime ? { [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'true' } : {}),
-        [DelegationEnv.SIGNER]: SignerKind.KMS,
-        [DelegationEnv.KMS_KEY_ARN]: props.identityProvider.signingKey.keyArn,
-        [DelegationEnv.ALLOWED_ORIGINS]: stack.toJsonString(allowedOrigins),
-      },
+      environment,
     });
     props.identityProvider.grantSign(this.handler);
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: logRemovalPolicy });
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'Token delegation: exchanges an id_token for short-lived AWS credentials',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
@@ -272,6 +307,7 @@ export class DelegationEndpoint extends Construct {
       domainName: props.domainName,
     });
 
+    this.addGatewayResponses(allowedOrigins);
     const validator = this.api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true });
     const jsonBody = this.api.addModel('DelegationRequest', {
       contentType: 'application/json',
@@ -311,6 +347,28 @@ export class DelegationEndpoint extends Construct {
     }
   }
 
+  /**
+   * API Gateway's own answers (throttling, request validation, unknown paths, integration failures) in
+   * the handler's JSON shape, with CORS for the allowed origin, so a browser sees the error rather than
+   * an opaque CORS failure. A gateway response can name a single origin only (see {@link gatewayAnswerHeaders}).
+   */
+  private addGatewayResponses(allowedOrigins: string[]): void {
+    if (allowedOrigins.length > 1) {
+      Annotations.of(this).addWarningV2('cdk-token-delegation:gatewayResponseCors',
+        'With several allowedOrigins, API Gateway\'s own errors (429 throttling, 400 request validation, 5XX) carry no Access-Control-Allow-Origin: '
+        + 'a gateway response cannot choose among origins, and copying the request\'s Origin would allow every origin. '
+        + 'Browsers see those errors as CORS failures; the handler\'s answers are not affected. Use one origin per endpoint to avoid it.');
+    }
+    for (const answer of Object.values(GATEWAY_ANSWERS)) {
+      const headers = gatewayAnswerHeaders(answer, allowedOrigins);
+      this.api.addGatewayResponse(`GatewayResponse${answer.type}`, {
+        type: apigateway.ResponseType.of(answer.type),
+        responseHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`])),
+        templates: { 'application/json': gatewayAnswerBody(answer) },
+      });
+    }
+  }
+
   /** Number of delegation requests by outcome (`issued`, `invalid_token`, …), from the handler's metrics. */
   public metricOutcome(outcome: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
@@ -324,26 +382,22 @@ export class DelegationEndpoint extends Construct {
 }
 
 /**
- * The JSON body accepted by API Gateway: either form of the HTTP contract, with bounded sizes.
- * The handler checks the same rules strictly; this refuses obvious garbage before it costs a Lambda call.
+ * Refuses at synthesis a session longer than a role defined in this app allows (STS would refuse every
+ * request with ValidationError). Roles whose maximum is not known here (imported, token) are not checked.
  */
-function delegationRequestSchema(): apigateway.JsonSchema {
-  const text = (maxLength: number): apigateway.JsonSchema => ({ type: apigateway.JsonSchemaType.STRING, maxLength });
-  return {
-    schema: apigateway.JsonSchemaVersion.DRAFT4,
-    title: 'DelegationRequest',
-    type: apigateway.JsonSchemaType.OBJECT,
-    additionalProperties: false,
-    properties: {
-      client_id: text(256),
-      grant_type: text(128),
-      id_token: text(8192),
-      target: text(256),
-      api_type: text(16),
-      scope: text(1024),
-      role: text(2048),
-      principal: text(2048),
-      durationSeconds: { type: apigateway.JsonSchemaType.INTEGER, minimum: MIN_SESSION_SECONDS, maximum: MAX_SESSION_SECONDS },
-    },
-  };
+function assertRoleAllowsSession(role: iam.IRole | undefined, sessionSeconds: number): void {
+  const cfnRole = role?.node.defaultChild;
+  if (!role || !(cfnRole instanceof iam.CfnRole)) {
+    return;
+  }
+  const maximum = cfnRole.maxSessionDuration ?? DEFAULT_ROLE_MAX_SESSION_SECONDS;
+  if (Token.isUnresolved(maximum)) {
+    return;
+  }
+  if (sessionSeconds > maximum) {
+    throw new Error(
+      `sessionDuration (${sessionSeconds} s) exceeds the maximum session duration of role ${role.node.path} (${maximum} s): `
+      + 'STS would refuse every request. Raise the role\'s maxSessionDuration or shorten sessionDuration.',
+    );
+  }
 }

@@ -45,7 +45,22 @@ export const DelegationEnv = {
   ASSERTION_LIFETIME_SECONDS: 'DELEGATION_ASSERTION_LIFETIME_SECONDS',
   /** Name of the CloudWatch namespace for per-outcome metrics (embedded metric format). Optional, default `TokenDelegation`. */
   METRICS_NAMESPACE: 'DELEGATION_METRICS_NAMESPACE',
+  /**
+   * Base64 DER (one line, no PEM armour) of the signing key's X.509 certificate, sent in every signature's
+   * `ds:KeyInfo`. Optional: without it signatures carry no KeyInfo. It must be the certificate of the key
+   * that signs (the relying party verifies with the certificates of the IdP metadata, never this one).
+   */
+  SIGNING_CERTIFICATE: 'DELEGATION_SIGNING_CERTIFICATE',
 } as const;
+
+/**
+ * The largest id token accepted, in characters, however it arrives: in the Auth0 body (JSON or form) or
+ * as `Authorization: Bearer`. The API Gateway request model uses the same limit.
+ */
+export const MAX_ID_TOKEN_CHARS = 8 * 1024;
+
+/** Lambda's limit on the environment variables of a function: their JSON serialization, in bytes. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 /** One accepted OpenID Connect issuer (an element of `DELEGATION_ISSUERS`). */
 export interface IssuerConfig {
@@ -92,9 +107,10 @@ export interface RoleRuleConfig {
   readonly roleArn: string;
   /**
    * The exact `iss` of the issuer whose tokens the rule examines (one of `DELEGATION_ISSUERS`): a token
-   * of any other issuer never matches it, whatever its claims say.
+   * of any other issuer never matches it, whatever its claims say. Required with several issuers;
+   * absent means the only one (which keeps the environment small).
    */
-  readonly issuer: string;
+  readonly issuer?: string;
   /** Claim name, e.g. `groups` or `https://example.com/roles`. */
   readonly claim: string;
   /** `equals`: the claim is a string equal to value; `contains`: the claim is an array holding value. */
@@ -119,8 +135,11 @@ export interface ClaimConditionConfig {
 
 /** One session tag mapped from a claim (an element of `DELEGATION_SESSION_TAGS`). */
 export interface SessionTagConfig {
-  /** The exact `iss` of the issuer whose tokens carry the claim (one of `DELEGATION_ISSUERS`); other issuers' tokens never get this tag. */
-  readonly issuer: string;
+  /**
+   * The exact `iss` of the issuer whose tokens carry the claim (one of `DELEGATION_ISSUERS`); other
+   * issuers' tokens never get this tag. Required with several issuers; absent means the only one.
+   */
+  readonly issuer?: string;
   /** Tag key, sent as `PrincipalTag:<key>`; `[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}`. */
   readonly key: string;
   /** Claim whose string value becomes the tag value. */
@@ -137,8 +156,8 @@ export const SignerKind = {
 
 /** A SAML attribute filled from a claim (an element of `DELEGATION_SAML_ATTRIBUTES`). */
 export interface SamlAttributeConfig {
-  /** The exact `iss` of the issuer whose tokens carry the claim (one of `DELEGATION_ISSUERS`). */
-  readonly issuer: string;
+  /** The exact `iss` of the issuer whose tokens carry the claim (one of `DELEGATION_ISSUERS`). Required with several issuers; absent means the only one. */
+  readonly issuer?: string;
   /** The attribute's Name, an OID URN such as `urn:oid:1.3.6.1.4.1.5923.1.1.1.1`. */
   readonly name: string;
   /** Claim whose string, number or array of strings gives the values. */

@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DelegationIdentityProvider } from './delegation-identity-provider';
 import { acceptNagFindings } from './private/nag-suppressions';
+import { validateUserPrefix } from './private/user-prefix';
 
 /** What a user may do under their own prefix. */
 export enum UserPrefixAccess {
@@ -20,7 +21,8 @@ export enum UserPrefixAccess {
 export interface UserPrefixOptions {
   /**
    * The key prefix under which every user has a folder named after their id: objects live under
-   * `<prefix><user id>/`. Empty, or ending with `/`; must not contain `*`, `?` or `$`.
+   * `<prefix><user id>/`. Empty, or a relative key prefix ending with `/` (no leading `/`, no `//`);
+   * must not contain `*`, `?` or `$`.
    * @default 'users/'
    */
   readonly prefix?: string;
@@ -86,7 +88,6 @@ export interface DelegationRoleProps {
   readonly description?: string;
 }
 
-const PREFIX = /^([^*?$]*\/)?$/;
 
 /**
  * An IAM role that signed-in users receive through the delegation endpoint, trusted by a
@@ -116,9 +117,7 @@ export class DelegationRole extends Construct {
    */
   public grantUserPrefix(bucket: s3.IBucket, options: UserPrefixOptions = {}): iam.Grant {
     const prefix = options.prefix ?? 'users/';
-    if (!Token.isUnresolved(prefix) && !PREFIX.test(prefix)) {
-      throw new Error(`prefix must be empty or end with '/', and must not contain '*', '?' or '$': got '${prefix}'`);
-    }
+    validateUserPrefix(prefix, 'prefix');
     const access = options.access ?? UserPrefixAccess.READ_WRITE;
     const userFolder = `${prefix}\${saml:sub}/`;
 

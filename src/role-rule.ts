@@ -72,13 +72,13 @@ export class RoleRule {
   }
 
   /**
-   * The handler's configuration of this rule, for tokens of `issuer` (the exact `iss`).
+   * The handler's configuration of this rule, for tokens of `issuer` (the exact `iss`; undefined when the endpoint has one issuer).
    * @internal
    */
-  public _toConfig(issuer: string): RoleRuleConfig {
+  public _toConfig(issuer: string | undefined): RoleRuleConfig {
     return {
       roleArn: this.role.roleArn,
-      issuer,
+      ...(issuer === undefined ? {} : { issuer }),
       claim: this.claim,
       match: this.match,
       value: this.value,

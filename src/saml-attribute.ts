@@ -111,10 +111,10 @@ export class SamlAttribute {
   }
 
   /**
-   * The handler's configuration of this attribute, for tokens of `issuer` (the exact `iss`).
+   * The handler's configuration of this attribute, for tokens of `issuer` (the exact `iss`; undefined when the endpoint has one issuer).
    * @internal
    */
-  public _toConfig(issuer: string): SamlAttributeConfig {
-    return { issuer, name: this.attribute, claim: this.claim, required: this.required };
+  public _toConfig(issuer: string | undefined): SamlAttributeConfig {
+    return { ...(issuer === undefined ? {} : { issuer }), name: this.attribute, claim: this.claim, required: this.required };
   }
 }

@@ -66,10 +66,10 @@ export class SessionTag {
   }
 
   /**
-   * The handler's configuration of this tag, for tokens of `issuer` (the exact `iss`).
+   * The handler's configuration of this tag, for tokens of `issuer` (the exact `iss`; undefined when the endpoint has one issuer).
    * @internal
    */
-  public _toConfig(issuer: string): SessionTagConfig {
-    return { issuer, key: this.key, claim: this.claim, required: this.required };
+  public _toConfig(issuer: string | undefined): SessionTagConfig {
+    return { ...(issuer === undefined ? {} : { issuer }), key: this.key, claim: this.claim, required: this.required };
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -7,19 +7,23 @@ import { DelegationEndpoint } from './delegation-endpoint';
 import { DelegationIdentityProvider } from './delegation-identity-provider';
 import { DelegationRole, UserPrefixAccess } from './delegation-role';
 import { JwtIssuer } from './jwt-issuer';
+import { SigningCertificateProvider } from './private/signing-certificate-provider';
 import { SessionTag } from './session-tag';
+import { validateUserPrefix } from './private/user-prefix';
 
 /** Properties of a {@link TokenDelegation}. */
 export interface TokenDelegationProps {
   /** OpenID Connect issuers whose id tokens are accepted. At least one. */
   readonly issuers: JwtIssuer[];
   /**
-   * The bucket holding the users' data.
+   * The bucket holding the users' data. Its CORS configuration is yours: with `allowedOrigins`, add a
+   * CORS rule for them to the bucket (synthesis warns, as an imported bucket cannot be changed here).
    * @default - a new private, S3-encrypted, TLS-only bucket with CORS for `allowedOrigins`, retained on delete
    */
   readonly bucket?: s3.IBucket;
   /**
-   * Key prefix of the users' folders: each user reaches `<userPrefix><user id>/` only.
+   * Key prefix of the users' folders: each user reaches `<userPrefix><user id>/` only. Empty, or a
+   * relative key prefix ending with `/` (S3 keys have no leading slash): e.g. `users/` or `app/users/`.
    * @default 'users/'
    */
   readonly userPrefix?: string;
@@ -35,7 +39,8 @@ export interface TokenDelegationProps {
    */
   readonly allowedOrigins?: string[];
   /**
-   * Length of the sessions handed out (the role's maximum too).
+   * Length of the sessions handed out, 15 minutes to 12 hours. The role's maximum session duration is
+   * this or one hour, whichever is longer (IAM's minimum for a role).
    * @default Duration.hours(1)
    */
   readonly sessionDuration?: Duration;
@@ -51,9 +56,29 @@ export interface TokenDelegationProps {
   readonly signingKey?: kms.IKey;
   /**
    * Recipient of the assertions (`SAML:aud`).
-   * @default 'https://signin.aws.amazon.com/saml'
+   * @default - the global sign-in endpoint of the stack's partition, e.g. 'https://signin.aws.amazon.com/saml'
    */
   readonly recipient?: string;
+  /**
+   * What `cdk destroy` (or removing this construct) does with the signing key and the bucket created
+   * here: `RemovalPolicy.RETAIN` keeps both, `RemovalPolicy.DESTROY` schedules the key's deletion (KMS
+   * waits 30 days) and deletes the bucket, which CloudFormation can only do when it is empty (see
+   * `autoDeleteObjects`). A `signingKey` or `bucket` you pass is never affected.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Whether deleting the bucket created here first deletes every object in it (all users' data, every
+   * version), through a custom resource. Only with `removalPolicy: RemovalPolicy.DESTROY`.
+   * @default false
+   */
+  readonly autoDeleteObjects?: boolean;
+  /**
+   * What `cdk destroy` does with the log groups (the handler's, the access logs and the certificate
+   * function's).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
   /**
    * ARN of a regional AWS WAF web ACL for the API stage.
    * @default - none
@@ -61,13 +86,13 @@ export interface TokenDelegationProps {
   readonly webAclArn?: string;
   /**
    * Whether to reserve concurrency for the delegation handler.
-   * @default true
+   * @default - true when `reservedConcurrency` is set, false otherwise (deploys into a brand-new account)
    * @see DelegationEndpointProps.reserveConcurrency
    */
   readonly reserveConcurrency?: boolean;
   /**
    * Concurrent executions reserved for the delegation handler.
-   * @default 10
+   * @default - no reservation (10 when `reserveConcurrency` is true)
    * @see DelegationEndpointProps.reservedConcurrency
    */
   readonly reservedConcurrency?: number;
@@ -102,10 +127,23 @@ export class TokenDelegation extends Construct {
     super(scope, id);
     const sessionDuration = props.sessionDuration ?? Duration.hours(1);
     const allowedOrigins = props.allowedOrigins ?? [];
+    if (props.userPrefix !== undefined) {
+      validateUserPrefix(props.userPrefix, 'userPrefix');
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (props.autoDeleteObjects && (removalPolicy !== RemovalPolicy.DESTROY || props.bucket)) {
+      throw new Error('autoDeleteObjects needs removalPolicy: RemovalPolicy.DESTROY and applies only to the bucket created here (no bucket given)');
+    }
+    if (props.bucket && allowedOrigins.length > 0) {
+      Annotations.of(this).addWarningV2('cdk-token-delegation:bucketCors',
+        `The given bucket gets no CORS rule from this construct (an imported bucket cannot be changed here): add one to ${props.bucket.node.path} `
+        + `allowing ${allowedOrigins.join(', ')} to GET, PUT, HEAD, DELETE and POST with any header and exposing ETag, or browsers cannot reach the users' objects.`);
+    }
 
     this.identityProvider = new DelegationIdentityProvider(this, 'IdentityProvider', {
       signingKey: props.signingKey,
       recipient: props.recipient,
+      signingKeyRemovalPolicy: removalPolicy,
     });
     this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -114,7 +152,8 @@ export class TokenDelegation extends Construct {
       minimumTLSVersion: 1.2,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
+      autoDeleteObjects: props.autoDeleteObjects,
       cors: allowedOrigins.length > 0 ? [{
         allowedOrigins,
         allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.HEAD, s3.HttpMethods.DELETE, s3.HttpMethods.POST],
@@ -125,7 +164,8 @@ export class TokenDelegation extends Construct {
     });
     const role = new DelegationRole(this, 'UserRole', {
       identityProvider: this.identityProvider,
-      maxSessionDuration: sessionDuration,
+      // IAM requires a role's maximum to be 1 to 12 hours; shorter sessions are asked for per request.
+      maxSessionDuration: sessionDuration.isUnresolved() || sessionDuration.toSeconds() >= 3600 ? sessionDuration : Duration.hours(1),
     });
     role.grantUserPrefix(this.bucket, { prefix: props.userPrefix, access: props.access });
     this.role = role.role;
@@ -142,7 +182,11 @@ export class TokenDelegation extends Construct {
       webAclArn: props.webAclArn,
       reserveConcurrency: props.reserveConcurrency,
       reservedConcurrency: props.reservedConcurrency,
+      logRemovalPolicy: props.logRemovalPolicy,
     });
+    if (props.logRemovalPolicy !== undefined) {
+      SigningCertificateProvider.of(this).applyLogRemovalPolicy(props.logRemovalPolicy);
+    }
     this.endpointUrl = this.endpoint.url;
   }
 }

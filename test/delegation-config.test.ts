@@ -81,6 +81,15 @@ describe('loadConfig: a valid environment', () => {
     expect(config.issuers.map((item) => item.namespace)).toEqual(['', 'b']);
   });
 
+  test('with one issuer, rules, tags and attributes may leave their issuer out', () => {
+    const config = loadConfig(env({
+      [DelegationEnv.ROLES]: JSON.stringify(roles({ rules: [{ roleArn: ADMIN_ROLE, claim: 'g', match: 'equals', value: 'a' }] })),
+      [DelegationEnv.SESSION_TAGS]: JSON.stringify([{ key: 'k', claim: 'c', required: false }]),
+      [DelegationEnv.SAML_ATTRIBUTES]: JSON.stringify([{ name: 'urn:oid:2.5.4.3', claim: 'name', required: false }]),
+    }));
+    expect([config.roles.rules[0].issuer, config.sessionTags[0].issuer, config.samlAttributes[0].issuer]).toEqual([AUTH0, AUTH0, AUTH0]);
+  });
+
   test('the same tag key may be mapped for two issuers', () => {
     const config = loadConfig(env({
       [DelegationEnv.ISSUERS]: JSON.stringify([issuer(), issuer({ issuer: COGNITO, namespace: 'cognito' })]),
@@ -231,8 +240,10 @@ describe('loadConfig: refuses', () => {
       'DELEGATION_ROLES.rules[0].match: must be "equals" or "contains"'],
     ['rule without claim', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: '', match: 'equals', value: 'a' }] })),
       'DELEGATION_ROLES.rules[0].claim: must not be empty'],
-    ['rule without an issuer', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, claim: 'groups', match: 'equals', value: 'a' }] })),
-      'DELEGATION_ROLES.rules[0].issuer: is required'],
+    ['rule without an issuer among several', env({
+      [DelegationEnv.ISSUERS]: JSON.stringify([issuer(), issuer({ issuer: COGNITO, namespace: 'cognito' })]),
+      [DelegationEnv.ROLES]: JSON.stringify(roles({ rules: [{ roleArn: ADMIN_ROLE, claim: 'groups', match: 'equals', value: 'a' }] })),
+    }), 'DELEGATION_ROLES.rules[0].issuer: is required when several issuers are configured'],
     ['rule of an issuer that is not configured', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: 'https://other.example.com/', claim: 'groups', match: 'equals', value: 'a' }] })),
       'DELEGATION_ROLES.rules[0].issuer: must be the issuer of one of DELEGATION_ISSUERS'],
     ['companion with an unknown match', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: 'g', match: 'equals', value: 'a', requires: [{ claim: 'v', match: 'regex', value: 'x' }] }] })),
@@ -241,7 +252,10 @@ describe('loadConfig: refuses', () => {
       'DELEGATION_ROLES.rules[0].requires[0].value: must be absent when match is "true"'],
     ['companion without a value', rolesEnv(roles({ rules: [{ roleArn: ADMIN_ROLE, issuer: AUTH0, claim: 'g', match: 'equals', value: 'a', requires: [{ claim: 'v', match: 'equals' }] }] })),
       'DELEGATION_ROLES.rules[0].requires[0].value: must be a string'],
-    ['tag without an issuer', tagsEnv([{ key: 'k', claim: 'c', required: false }]), 'DELEGATION_SESSION_TAGS[0].issuer: is required'],
+    ['tag without an issuer among several', env({
+      [DelegationEnv.ISSUERS]: JSON.stringify([issuer(), issuer({ issuer: COGNITO, namespace: 'cognito' })]),
+      [DelegationEnv.SESSION_TAGS]: JSON.stringify([{ key: 'k', claim: 'c', required: false }]),
+    }), 'DELEGATION_SESSION_TAGS[0].issuer: is required when several issuers are configured'],
     ['tag of an issuer that is not configured', tagsEnv([{ issuer: 'https://tenant.auth0.com', key: 'k', claim: 'c', required: false }]),
       'DELEGATION_SESSION_TAGS[0].issuer: must be the issuer of one of DELEGATION_ISSUERS'],
     ['selectable role that no user can have', rolesEnv(roles({ clientSelectable: [ADMIN_ROLE] })),

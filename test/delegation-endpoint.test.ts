@@ -48,11 +48,11 @@ describe('DelegationEndpoint', () => {
     template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'OPTIONS' }, 0);
   });
 
-  test('the handler runs Node.js 22 or newer with reserved concurrency and a retained-for-3-months log group', () => {
+  test('the handler runs Node.js 22 or newer without reserved concurrency (a new account can reserve none) and a retained-for-3-months log group', () => {
     const { template } = endpoint();
     const handler = handlerOf(template);
     expect(handler.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
-    expect(handler.ReservedConcurrentExecutions).toBe(10);
+    expect(handler.ReservedConcurrentExecutions).toBeUndefined();
     expect(handler.LoggingConfig.LogGroup).toBeDefined();
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
@@ -84,13 +84,13 @@ describe('DelegationEndpoint', () => {
     expect(Object.keys(env).sort()).toEqual([
       DelegationEnv.ALLOWED_ORIGINS, DelegationEnv.ISSUERS, DelegationEnv.KMS_KEY_ARN, DelegationEnv.ROLES,
       DelegationEnv.SAML_ENTITY_ID, DelegationEnv.SAML_PROVIDER_ARN, DelegationEnv.SAML_RECIPIENT,
-      DelegationEnv.SESSION_DURATION_SECONDS, DelegationEnv.SESSION_TAGS, DelegationEnv.SIGNER,
+      DelegationEnv.SESSION_DURATION_SECONDS, DelegationEnv.SESSION_TAGS, DelegationEnv.SIGNER, DelegationEnv.SIGNING_CERTIFICATE,
     ].sort());
     expect(env[DelegationEnv.SIGNER]).toBe('kms');
     expect(env[DelegationEnv.SESSION_DURATION_SECONDS]).toBe('1800');
     expect(env[DelegationEnv.SAML_RECIPIENT]).toBe('https://signin.aws.amazon.com/saml');
     expect(JSON.parse(env[DelegationEnv.ALLOWED_ORIGINS])).toEqual(['https://app.example.com']);
-    expect(JSON.parse(env[DelegationEnv.SESSION_TAGS])).toEqual([{ issuer: 'https://tenant.eu.auth0.com/', key: 'department', claim: 'custom:department', required: true }]);
+    expect(JSON.parse(env[DelegationEnv.SESSION_TAGS])).toEqual([{ key: 'department', claim: 'custom:department', required: true }]);
     expect(JSON.stringify(env[DelegationEnv.ISSUERS])).toContain('https://tenant.eu.auth0.com/');
     const issuers = JSON.parse(stack.resolve(env[DelegationEnv.ISSUERS]));
     expect(issuers).toEqual([{

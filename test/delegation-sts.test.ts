@@ -91,7 +91,6 @@ describe('assumeRoleWithSaml', () => {
     ['MalformedPolicyDocument', 400],
     ['PackedPolicyTooLarge', 400],
     ['ExpiredTokenException', 400],
-    ['ValidationError', 400],
   ])('STS %s (HTTP %i) becomes 403 access_denied after one call, without the STS message', async (code, status) => {
     stub.replyWith({ status, code, message: 'Not authorized: secret detail from STS' });
     const error = await assumeRoleWithSaml(client, input).catch((caught: unknown) => caught);
@@ -103,6 +102,20 @@ describe('assumeRoleWithSaml', () => {
     expect(delegationError.reason).toBe(`sts_${code.replace(/Exception$/, '')}`);
     expect(delegationError.headers).toEqual({});
     expect(delegationError.description).not.toContain('secret detail');
+    expect(stub.callCount).toBe(1);
+  });
+
+  test('STS ValidationError (a parameter from the configuration, e.g. DurationSeconds over the role\'s maximum) is a 500 server_error for the operator, with the STS error as cause', async () => {
+    stub.replyWith({ status: 400, code: 'ValidationError', message: 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.' });
+    const error = await assumeRoleWithSaml(client, input).catch((caught: unknown) => caught) as DelegationError;
+
+    expect(error).toBeInstanceOf(DelegationError);
+    expect(error.status).toBe(500);
+    expect(error.code).toBe('server_error');
+    expect(error.reason).toBe('sts_ValidationError_configuration');
+    expect(error.headers).toEqual({});
+    expect(error.description).not.toContain('MaxSessionDuration');
+    expect((error.cause as Error).message).toContain('exceeds the MaxSessionDuration');
     expect(stub.callCount).toBe(1);
   });
 

@@ -64,10 +64,44 @@ describe('the API Gateway HTTP adapter', () => {
     const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
     await fetch(server.url, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes });
     expect(received[0]).toMatchObject({ isBase64Encoded: true, body: bytes.toString('base64') });
-    await fetch(server.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: Buffer.from([0xc3, 0x28]) });
+    await fetch(server.url, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: Buffer.from([0xc3, 0x28]) });
     expect(received[1]).toMatchObject({ isBase64Encoded: true, body: Buffer.from([0xc3, 0x28]).toString('base64') });
     await fetch(server.url, { method: 'POST' });
     expect(received[2]).toMatchObject({ body: null, isBase64Encoded: false });
+  });
+
+  describe('API Gateway\'s own answers, as the deployed gateway responses give them', () => {
+    const ORIGIN = 'http://localhost:5173';
+    const expectGatewayAnswer = async (response: Response, status: number, error: string) => {
+      expect(response.status).toBe(status);
+      expect(response.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('content-type')).toBe('application/json');
+      const body = await response.json() as Record<string, string>;
+      expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+      expect(body.error).toBe(error);
+      expect(received).toHaveLength(0);
+    };
+    const postJson = (body: string) => fetch(server.url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Origin': ORIGIN }, body });
+
+    test('a JSON body the request model refuses never reaches the handler: 400 with CORS and an OAuth-style body', async () => {
+      await expectGatewayAnswer(await postJson(JSON.stringify({ id_token: 'a.b.c', unexpected: 'x' })), 400, 'invalid_request');
+      await expectGatewayAnswer(await postJson(JSON.stringify({ durationSeconds: 60 })), 400, 'invalid_request');
+      await expectGatewayAnswer(await postJson(JSON.stringify({ id_token: 'x'.repeat(8 * 1024 + 1) })), 400, 'invalid_request');
+      await expectGatewayAnswer(await postJson('{not json'), 400, 'invalid_request');
+    });
+
+    test('what the model allows reaches the handler: a token at the limit, form bodies (no model), an empty body', async () => {
+      await postJson(JSON.stringify({ id_token: 'x'.repeat(8 * 1024), client_id: 'c' }));
+      await fetch(server.url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'unexpected=1' });
+      await fetch(server.url, { method: 'POST', headers: { 'Content-Type': 'application/json' } });
+      expect(received).toHaveLength(3);
+    });
+
+    test('an unknown path or method: 403 with CORS and an OAuth-style body', async () => {
+      await expectGatewayAnswer(await fetch(`${server.origin}/other`, { method: 'POST', headers: { Origin: ORIGIN } }), 403, 'invalid_request');
+      await expectGatewayAnswer(await fetch(server.url, { method: 'GET', headers: { Origin: ORIGIN } }), 403, 'invalid_request');
+    });
   });
 
   test('writes the result back: status, single and multi-value headers, base64 bodies decoded', async () => {
@@ -91,7 +125,7 @@ describe('the API Gateway HTTP adapter', () => {
     };
     const response = await fetch(server.url, { method: 'POST', body: '{}' });
     expect(response.status).toBe(502);
-    expect(await response.json()).toEqual({ message: 'Internal server error' });
+    expect(await response.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'The delegation service is temporarily unavailable; retry later' });
   });
 
   test('answers the preflight itself, never calling the handler, and only allowed origins get CORS headers', async () => {

@@ -20,14 +20,14 @@ function endpointWith(samlAttributes: SamlAttribute[], issuers: JwtIssuer[] = [a
 }
 
 describe('SAML attributes mapped from claims', () => {
-  test('reach the handler by their OID Name, bound to their issuer', () => {
+  test('reach the handler by their OID Name (the only issuer is implied)', () => {
     const env = endpointWith([
       SamlAttribute.fromClaim(AwsSamlAttribute.EDU_PERSON_AFFILIATION, 'https://example.edu/affiliation'),
       SamlAttribute.fromClaim(AwsSamlAttribute.MAIL, 'email', { required: true }),
     ]);
     expect(JSON.parse(env[DelegationEnv.SAML_ATTRIBUTES])).toEqual([
-      { issuer: 'https://tenant.eu.auth0.com/', name: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.1', claim: 'https://example.edu/affiliation', required: false },
-      { issuer: 'https://tenant.eu.auth0.com/', name: 'urn:oid:0.9.2342.19200300.100.1.3', claim: 'email', required: true },
+      { name: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.1', claim: 'https://example.edu/affiliation', required: false },
+      { name: 'urn:oid:0.9.2342.19200300.100.1.3', claim: 'email', required: true },
     ]);
   });
 

@@ -72,7 +72,8 @@ describe('TokenDelegation', () => {
   });
 
   test.each([
-    [{}, 10],
+    [{}, undefined],
+    [{ reserveConcurrency: true }, 10],
     [{ reservedConcurrency: 4 }, 4],
     [{ reserveConcurrency: false }, undefined],
   ])('the handler\'s reserved concurrency follows %j', (props, expected) => {

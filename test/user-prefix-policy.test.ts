@@ -206,10 +206,17 @@ describe('DelegationRole', () => {
     expect(s3Decision(policies, { subject: 'alice', action: 's3:GetObject', resource: 'arn:aws:s3:::existing-bucket/u/bob/f' })).toBe('ImplicitlyDenied');
   });
 
-  test.each([['users'], ['users/*/'], ['a?/'], ['$x/']])('refuses the prefix %j', (prefix) => {
+  test.each([
+    ['users', /prefix must end with '\/'/],
+    ['users/*/', /prefix must not contain '\*', '\?' or '\$'/],
+    ['a?/', /prefix must not contain/],
+    ['$x/', /prefix must not contain/],
+    ['/users/', /prefix must not start with '\/'/],
+    ['users//', /prefix must not contain an empty segment/],
+  ])('refuses the prefix %j', (prefix, message) => {
     const stack = testStack();
     const role = new DelegationRole(stack, 'Role', { identityProvider: new DelegationIdentityProvider(stack, 'Idp') });
-    expect(() => role.grantUserPrefix(s3.Bucket.fromBucketName(stack, 'B', 'some-bucket'), { prefix })).toThrow(/prefix must be empty or end with/);
+    expect(() => role.grantUserPrefix(s3.Bucket.fromBucketName(stack, 'B', 'some-bucket'), { prefix })).toThrow(message);
   });
 
   test('defaults to a one-hour maximum session and takes the given one', () => {

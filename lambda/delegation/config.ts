@@ -35,6 +35,8 @@ export interface DelegationConfig {
   readonly allowedOrigins: readonly string[];
   readonly assertionLifetimeSeconds: number;
   readonly metricsNamespace: string;
+  /** Base64 DER of the signing certificate, written into every signature's `ds:KeyInfo`; absent: no KeyInfo. */
+  readonly signingCertificate?: string;
 }
 
 /** How assertions are signed: a KMS key, an inline PEM key, or a PEM key kept in Secrets Manager. */
@@ -108,6 +110,7 @@ export function loadConfig(env: Env): DelegationConfig {
       MIN_ASSERTION_LIFETIME_SECONDS, MAX_ASSERTION_LIFETIME_SECONDS,
     ),
     metricsNamespace: parseMetricsNamespace(env),
+    ...parseSigningCertificate(env),
   };
 }
 
@@ -334,6 +337,12 @@ function expectRoleArn(value: unknown, path: string): string {
 
 /** The `issuer` of a rule or tag: the exact `iss` of one of the configured issuers. */
 function expectIssuerRef(value: unknown, path: string, issuers: readonly IssuerConfig[]): string {
+  if (value === undefined) {
+    if (issuers.length !== 1) {
+      fail(path, 'is required when several issuers are configured');
+    }
+    return issuers[0].issuer;
+  }
   const text = expectString(value, path, { maxLength: 2048 });
   if (!issuers.some((issuer) => issuer.issuer === text)) {
     fail(path, `must be the issuer of one of ${DelegationEnv.ISSUERS}`);
@@ -366,7 +375,7 @@ function parseRoles(value: unknown, issuers: readonly IssuerConfig[]): RoleConfi
 }
 
 function parseRoleRule(value: unknown, path: string, issuers: readonly IssuerConfig[]): RoleRuleConfig {
-  const item = expectObject(value, path, ['roleArn', 'issuer', 'claim', 'match', 'value'], ['requires']);
+  const item = expectObject(value, path, ['roleArn', 'claim', 'match', 'value'], ['issuer', 'requires']);
   const match = item.match;
   if (match !== 'equals' && match !== 'contains') {
     fail(`${path}.match`, 'must be "equals" or "contains"');
@@ -405,7 +414,7 @@ function parseSessionTags(value: unknown, issuers: readonly IssuerConfig[]): Ses
   const list = expectArray(value, name);
   const tags = list.map((tag, index) => {
     const path = `${name}[${index}]`;
-    const item = expectObject(tag, path, ['issuer', 'key', 'claim', 'required']);
+    const item = expectObject(tag, path, ['key', 'claim', 'required'], ['issuer']);
     const key = expectString(item.key, `${path}.key`, { maxLength: 128 });
     if (!TAG_KEY.test(key)) {
       fail(`${path}.key`, 'must be 1..128 letters, digits, spaces or _.:/=+-@ (AWS tag key rules)');
@@ -440,7 +449,7 @@ function parseSamlAttributes(value: unknown, issuers: readonly IssuerConfig[]): 
   const name = DelegationEnv.SAML_ATTRIBUTES;
   const attributes = expectArray(value, name).map((item, index) => {
     const path = `${name}[${index}]`;
-    const object = expectObject(item, path, ['issuer', 'name', 'claim', 'required']);
+    const object = expectObject(item, path, ['name', 'claim', 'required'], ['issuer']);
     const attributeName = expectString(object.name, `${path}.name`, { maxLength: 128 });
     if (!OID_URN.test(attributeName)) {
       fail(`${path}.name`, 'must be an OID URN such as urn:oid:1.3.6.1.4.1.5923.1.1.1.1');
@@ -558,4 +567,25 @@ function parseMetricsNamespace(env: Env): string {
     fail(name, 'must be 1..255 characters of A-Z a-z 0-9 . - _ / # : or space, not starting with AWS/');
   }
   return value;
+}
+
+/** An X.509 certificate of an RSA key of up to 4096 bits fits in well under this many base64 characters. */
+const MAX_CERTIFICATE_CHARS = 4096;
+const BASE64_ONE_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function parseSigningCertificate(env: Env): { signingCertificate?: string } {
+  const name = DelegationEnv.SIGNING_CERTIFICATE;
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') {
+    return {};
+  }
+  if (value.length > MAX_CERTIFICATE_CHARS || value.length % 4 !== 0 || !BASE64_ONE_LINE.test(value)) {
+    fail(name, `must be the base64 DER of an X.509 certificate on one line (no PEM armour), at most ${MAX_CERTIFICATE_CHARS} characters`);
+  }
+  // DER of a Certificate is a SEQUENCE (0x30) with a long-form length.
+  const der = Buffer.from(value, 'base64');
+  if (der.length < 64 || der[0] !== 0x30) {
+    fail(name, 'is not a DER X.509 certificate');
+  }
+  return { signingCertificate: value };
 }

@@ -10,13 +10,11 @@ import { createKmsClient, createSecretsManagerClient, remoteSignerWithinDeadline
 import { assumeRoleWithSaml, createStsClient } from './sts';
 import { coldStartFailureLine, requestLogLine, writeLogLine } from './telemetry';
 import { DelegationError } from './types';
+import { awsSamlAudienceFor } from '../../src/private/saml-constants';
 import { KmsSigner } from '../shared/kms-signer';
 import { PemSigner } from '../shared/pem-signer';
 import { SecretPemSigner } from '../shared/secret-pem-signer';
 import type { Signer } from '../shared/signer';
-
-/** The entityID of AWS as a SAML service provider, the Audience identity providers in the field send. */
-const AWS_SP_ENTITY_ID = 'urn:amazon:webservices';
 /** Time kept back from Lambda's remaining time to log and answer after the last dependency call. */
 const ANSWER_MARGIN_MS = 500;
 /** Budget per request when no Lambda context tells the remaining time (local runs). */
@@ -60,7 +58,8 @@ function createRuntime(env: NodeJS.ProcessEnv): Runtime {
     verifier: new TokenVerifier([...config.issuers], { timeoutMs: JWKS_TIMEOUT_MS }),
     sts: createStsClient({ region }),
     ...createSigner(config, region),
-    audiences: [...new Set([AWS_SP_ENTITY_ID, config.samlRecipient])],
+    // The entityID of AWS in the Recipient's partition (urn:amazon:webservices, …:cn-north-1 or …:govcloud), and the Recipient.
+    audiences: [...new Set([awsSamlAudienceFor(config.samlRecipient), config.samlRecipient])],
   };
 }
 
@@ -128,7 +127,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
       grant,
       now: new Date(),
       lifetimeSeconds: config.assertionLifetimeSeconds,
-    }, signer);
+    }, signer, { keyInfoCertificate: config.signingCertificate });
     const result = await assumeRoleWithSaml(runtime.sts, {
       roleArn: grant.roleArn,
       providerArn: config.providerArn,
@@ -140,6 +139,9 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
     const failure = error instanceof DelegationError ? error : serverError();
     if (!(error instanceof DelegationError)) {
       unexpected = error;
+    } else if (error.cause !== undefined) {
+      // A configuration error an operator must fix (e.g. STS's ValidationError): log what AWS said.
+      unexpected = error.cause;
     }
     outcome = failure.code;
     reason = failure.reason;

@@ -1,14 +1,19 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
 import { DelegationError, type DelegationRequest } from './types';
+import { MAX_ID_TOKEN_CHARS } from '../../src/delegation-environment';
 
 export { hasDuplicateTopLevelKey } from './strict-json';
 
 /** The grant type of Auth0's legacy `/delegation` endpoint (RFC 7523 JWT bearer). */
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
-/** Real id tokens are 1..3 KB; anything far larger is refused before any parsing or key lookup. */
-export const MAX_TOKEN_CHARS = 8 * 1024;
+/**
+ * The one size limit of an id token, however it arrives (Auth0 body as JSON or form, or Bearer header), and
+ * the API Gateway model's limit too. Real id tokens are 1..8 KB (Entra ID and Cognito with many groups reach
+ * several KB); anything larger is refused before any parsing or key lookup.
+ */
+export const MAX_TOKEN_CHARS = MAX_ID_TOKEN_CHARS;
 const MAX_FIELD_CHARS = 2048;
 
 const LEGACY_REQUIRED_FIELDS = ['client_id', 'grant_type', 'id_token', 'target', 'api_type'] as const;
@@ -203,7 +208,8 @@ function parseLegacyRequest(values: Readonly<Record<string, unknown>>): Delegati
     throw new DelegationError(400, 'unsupported_grant_type', `grant_type must be ${JWT_BEARER_GRANT_TYPE}`, {}, 'grant_type');
   }
   const idToken = checkToken(values.id_token);
-  for (const name of LEGACY_REQUIRED_FIELDS) {
+  // The token has its own limit (checked above); the general field limit is for the other fields.
+  for (const name of LEGACY_REQUIRED_FIELDS.filter((field) => field !== 'id_token')) {
     if (optionalStringField(values, name) === undefined) {
       throw badRequest(`Field "${name}" is required`, 'missing_field');
     }

@@ -51,8 +51,14 @@ const REJECTION_CODES = new Set([
   'MalformedPolicyDocument',
   'PackedPolicyTooLarge',
   'ExpiredToken',
-  'ValidationError',
 ]);
+
+/**
+ * STS refusals of the request's parameters rather than of the user: a `DurationSeconds` above the role's
+ * MaxSessionDuration, a malformed role or provider ARN. Every value in the call comes from the deployment's
+ * configuration (user input is validated before), so these are the operator's to fix.
+ */
+const CONFIGURATION_CODES = new Set(['ValidationError']);
 
 /** Leaves less than this to STS and the call is not even started. */
 const MIN_CALL_BUDGET_MS = 100;
@@ -127,6 +133,17 @@ function refuseCredentials(): Promise<never> {
 /** Maps any failure of the STS call to the answer the client gets; the STS message is never passed on. */
 export function stsFailureToDelegationError(error: unknown): DelegationError {
   const failure = classifyAwsFailure(error);
+  if (CONFIGURATION_CODES.has(failure.code)) {
+    // 500, not 403: the user is not refused, the deployment is broken (a 503 would invite retries that cannot help).
+    // The STS error travels as `cause`, so the handler logs what AWS said (never to the client).
+    return Object.assign(new DelegationError(
+      500,
+      'server_error',
+      'The delegation service is misconfigured; see its logs',
+      {},
+      `sts_${failure.code}_configuration`,
+    ), { cause: error });
+  }
   if (REJECTION_CODES.has(failure.code)) {
     return new DelegationError(
       403,

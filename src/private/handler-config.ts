@@ -63,6 +63,11 @@ function describe(entry: BoundIssuer): string {
   return `${url}${claim} in ${entry.where}`;
 }
 
+/** The `issuer` field of a rule, tag or attribute: left out with a single issuer, whose handler assumes it. */
+function issuerField(issuer: JwtIssuer, issuers: readonly JwtIssuer[]): string | undefined {
+  return issuers.length === 1 ? undefined : issuer.issuerUrl;
+}
+
 /**
  * The issuer a role rule or session tag belongs to: the one it names, which must be one of the
  * endpoint's, or the endpoint's only issuer.
@@ -85,15 +90,16 @@ function owningIssuer(named: JwtIssuer | undefined, issuers: readonly JwtIssuer[
 export function roleRuleConfigs(rules: readonly RoleRule[], issuers: readonly JwtIssuer[]): RoleRuleConfig[] {
   return rules.map((rule) => {
     const issuer = owningIssuer(rule.issuer, issuers, `RoleRule on claim '${rule.claim}'`);
-    return rule._toConfig(issuer.issuerUrl);
+    return rule._toConfig(issuerField(issuer, issuers));
   });
 }
 
 /** Checks a list of session tags as a whole and returns their handler configuration, each bound to its issuer. */
 export function sessionTagConfigs(tags: readonly SessionTag[], issuers: readonly JwtIssuer[]): SessionTagConfig[] {
-  const configs = tags.map((tag) => tag._toConfig(owningIssuer(tag.issuer, issuers, `SessionTag '${tag.key}'`).issuerUrl));
+  const owners = tags.map((tag) => owningIssuer(tag.issuer, issuers, `SessionTag '${tag.key}'`));
+  const configs = tags.map((tag, index) => tag._toConfig(issuerField(owners[index], issuers)));
   for (const issuer of issuers) {
-    const own = configs.filter((tag) => tag.issuer === issuer.issuerUrl);
+    const own = configs.filter((_, index) => owners[index] === issuer);
     if (own.length > MAX_SESSION_TAGS) {
       throw new Error(`At most ${MAX_SESSION_TAGS} session tags are allowed per issuer, got ${own.length} for ${issuer.issuerUrl}`);
     }
@@ -108,10 +114,10 @@ export function sessionTagConfigs(tags: readonly SessionTag[], issuers: readonly
 
 /** The handler configuration of SAML attributes, each bound to its issuer; each attribute at most once per issuer. */
 export function samlAttributeConfigs(attributes: readonly SamlAttribute[], issuers: readonly JwtIssuer[]): SamlAttributeConfig[] {
-  const configs = attributes.map((attribute) =>
-    attribute._toConfig(owningIssuer(attribute.issuer, issuers, `SamlAttribute ${attribute.attribute}`).issuerUrl));
+  const owners = attributes.map((attribute) => owningIssuer(attribute.issuer, issuers, `SamlAttribute ${attribute.attribute}`));
+  const configs = attributes.map((attribute, index) => attribute._toConfig(issuerField(owners[index], issuers)));
   for (const issuer of issuers) {
-    const names = configs.filter((config) => config.issuer === issuer.issuerUrl).map((config) => config.name);
+    const names = configs.filter((_, index) => owners[index] === issuer).map((config) => config.name);
     if (names.length > MAX_SAML_ATTRIBUTES) {
       throw new Error(`At most ${MAX_SAML_ATTRIBUTES} SAML attributes are allowed per issuer, got ${names.length} for ${issuer.issuerUrl}`);
     }

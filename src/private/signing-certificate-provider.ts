@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -59,6 +59,15 @@ export class SigningCertificateProvider extends Construct {
       reason: 'The framework may invoke every version of the certificate function (FunctionArn:*), and nothing else.',
       appliesTo: [{ regex: '/^Resource::<.*OnEvent.*\\.Arn>:\\*$/' }],
     }]);
+  }
+
+  /** Sets what happens to the provider's log groups when the stack is destroyed (they are kept unless told). */
+  public applyLogRemovalPolicy(policy: RemovalPolicy): void {
+    for (const child of this.node.findAll()) {
+      if (child instanceof logs.LogGroup) {
+        child.applyRemovalPolicy(policy);
+      }
+    }
   }
 
   /** Lets the provider read the public key of `key` and sign the certificate with it. */
