@@ -86,7 +86,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       // jose 6 ships ESM only; let ts-jest transpile it for the unit tests of lambda/.
       transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
-      testTimeout: 30_000,
+      // An outer limit that only a hang reaches, also on two busy cores (tests bound their work by count).
+      testTimeout: 120_000,
       // test/install/ packs the library and installs it into a new app: run alone by test:install,
       // since it re-bundles the handlers that the other tests load.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/install/'],

@@ -39,7 +39,7 @@ async function generateIdpKeyWithOpenssl(): Promise<{ privateKeyPem: string; cer
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
       '-subj', '/CN=cdk-token-delegation test IdP',
       '-keyout', join(dir, 'idp.key'), '-out', join(dir, 'idp.crt'),
-    ], { timeout: 20_000 });
+    ], { timeout: 60_000 });
     return {
       privateKeyPem: await readFile(join(dir, 'idp.key'), 'utf8'),
       certificatePem: await readFile(join(dir, 'idp.crt'), 'utf8'),
