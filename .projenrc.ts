@@ -30,10 +30,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
   peerDependencyOptions: { pinnedDevDependency: false },
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
-  minNodeVersion: '20.0.0',
+  // Node 20 is past its end of life; the AWS SDK's releases from January 2027 need Node 22.
+  minNodeVersion: '22.0.0',
   workflowNodeVersion: '22.x',
 
   // jsii targets: every language gets the same constructs; the Lambda code ships pre-bundled in assets/.
+  // The release workflow (.github/workflows/release.yml) publishes to all five registries.
+  release: true,
+  releaseToNpm: true,
   publishToPypi: {
     distName: 'cdk-token-delegation',
     module: 'cdk_token_delegation',
@@ -89,7 +93,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       // jose 6 ships ESM only; let ts-jest transpile it for the unit tests of lambda/.
       transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
-      testTimeout: 30_000,
+      // An outer limit that only a hang reaches, also on two busy cores (tests bound their work by count).
+      testTimeout: 120_000,
+      // test/install/ packs the library and installs it into a new app: run alone by test:install,
+      // since it re-bundles the handlers that the other tests load.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/install/'],
       // The secret scan: every test's and child process's output is captured, and after the run no
       // id token, SAML response or credential the test bed minted may appear in it.
       globalSetup: '<rootDir>/test/support/secret-scan-global-setup.ts',
@@ -106,11 +114,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
     include: ['../src/**/*.ts', '../lambda/**/*.ts', '../local/**/*.ts', '../examples/**/*.ts', '../scripts/**/*.ts'],
   },
-  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '**/*.snapshot/asset.*', '/.jsii-pacmak/'],
+  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '**/*.snapshot/asset.*', '/.jsii-pacmak/', '/.tools/'],
   depsUpgrade: false,
 });
 
-for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map']) {
+for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map', '/local/', '/rosetta/', '/.tools/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -218,6 +226,25 @@ project.addTask('demo', {
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/demo.ts' }],
 });
 
+// The npm package another app can install before the first release, on any machine with Node.js:
+// bundle, jsii, pack. Unlike `compile` alone it bundles the handlers first, without which the
+// package would ship no assets/.
+project.addTask('package:tarball', {
+  description: 'Build dist/js/cdk-token-delegation@<version>.jsii.tgz (bundle, jsii, npm pack)',
+  steps: [{ spawn: 'pre-compile' }, { spawn: 'compile' }, { spawn: 'package:js' }],
+});
+
+// `package-all` (what `npx projen build` runs without CI=true) packs each language whose toolchain
+// is on PATH, and says which it skipped, so that a machine with Node, Python and Java only builds.
+const packageAll = project.tasks.tryFind('package-all')!;
+packageAll.reset();
+packageAll.spawn(project.tasks.tryFind('package:js')!);
+for (const [language, command] of [['java', 'mvn'], ['python', 'python3'], ['dotnet', 'dotnet'], ['go', 'go']]) {
+  const present = `command -v ${command} >/dev/null`;
+  packageAll.spawn(project.tasks.tryFind(`package:${language}`)!, { condition: present });
+  packageAll.exec(`echo "package-all: skipped package:${language}, ${command} is not on PATH"`, { condition: `! ${present}` });
+}
+
 // Generates the Python, Java, .NET and Go sources from the jsii assembly, so CI catches a jsii
 // regression in any language although only the npm package can be packed on this machine.
 project.addTask('package:code-only', {
@@ -225,14 +252,38 @@ project.addTask('package:code-only', {
   exec: 'jsii-pacmak --code-only --target python --target java --target dotnet --target go --outdir .jsii-pacmak',
 });
 
+// The handlers run on Node.js 24 in Lambda: their tests run on it too, with a binary from the npm
+// registry when the Node.js on PATH is another major.
+const handlerTests = [
+  'test/delegation-handler.test.ts', 'test/delegation-bad-input.test.ts', 'test/e2e.test.ts',
+  'test/auth0-compat.test.ts', 'test/local-server.test.ts', 'test/secret-pem-signer.test.ts',
+  'test/certificate.test.ts', 'test/saml-response.test.ts',
+];
+project.addTask('test:node24', {
+  description: 'Run the handler tests on Node.js 24, the Lambda runtime\'s major',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: `PATH="$(scripts/node-from-registry.sh 24):$PATH" && node --version && jest --ci ${handlerTests.join(' ')}` },
+  ],
+});
+
+// The documented install path, end to end: pack the library, install it into a new CDK app and synthesize.
+project.addTask('test:install', {
+  description: 'Pack the npm package, install it into a new CDK app and synthesize the README quick start',
+  exec: 'jest --ci test/install --testPathIgnorePatterns /node_modules/',
+});
+
 // The whole test suite, as the README and CI run it: build (bundle, type-check, jsii, API.md, unit,
-// conformance and integ-snapshot tests, npm package), the other four languages' sources, the example
-// synthesis, and a check that the committed API.md is the generated one.
+// conformance and integ-snapshot tests, npm package), the handler tests on Node.js 24, the install
+// test, the other four languages' sources, the example synthesis, and a check that the committed
+// API.md is the generated one.
 project.addTask('test:all', {
   description: 'Everything CI checks (run scripts/install-test-tools.sh once first)',
   env: { CI: 'true' },
   steps: [
     { spawn: 'build' },
+    { spawn: 'test:node24' },
+    { spawn: 'test:install' },
     { spawn: 'rosetta:check' },
     { spawn: 'package:code-only' },
     { spawn: 'synth:example' },

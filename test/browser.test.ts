@@ -80,8 +80,9 @@ beforeAll(async () => {
   ({ server: allowedPage, origin: allowedOrigin } = await pageServer());
   ({ server: otherPage, origin: otherOrigin } = await pageServer());
   local = await startLocalServer({ mode: 'testbed', host: '127.0.0.1', port: 0, origins: [allowedOrigin] }, (env) => collectingLogs(loadBundledHandler(env)));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 15_000 });
-}, 20_000);
+  // Chromium may take long to start on a busy machine: these limits only catch a hang.
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 120_000 });
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();

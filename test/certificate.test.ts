@@ -36,7 +36,7 @@ async function opensslOnCertificate(der: Uint8Array, args: (pemPath: string) => 
   try {
     const pemPath = join(dir, 'cert.pem');
     await writeFile(pemPath, new X509Certificate(der).toString());
-    const { stdout, stderr } = await execFileAsync('openssl', args(pemPath), { timeout: 10_000 });
+    const { stdout, stderr } = await execFileAsync('openssl', args(pemPath), { timeout: 60_000 });
     return { ok: true, output: stdout + stderr };
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string };

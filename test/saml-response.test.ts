@@ -39,7 +39,7 @@ async function generateIdpKeyWithOpenssl(): Promise<{ privateKeyPem: string; cer
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
       '-subj', '/CN=cdk-token-delegation test IdP',
       '-keyout', join(dir, 'idp.key'), '-out', join(dir, 'idp.crt'),
-    ], { timeout: 20_000 });
+    ], { timeout: 60_000 });
     return {
       privateKeyPem: await readFile(join(dir, 'idp.key'), 'utf8'),
       certificatePem: await readFile(join(dir, 'idp.crt'), 'utf8'),
@@ -69,21 +69,29 @@ async function emit(
   return { xml: await buildSignedSamlResponse(input, signer, options), input };
 }
 
-/** Replaces one character inside the first capture group of `pattern` with a different character of the same kind. */
-function changeOneCharacter(xml: string, pattern: RegExp, offsetInValue: number): string {
+const DIGITS = '0123456789';
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const BASE64 = `${ALPHANUMERIC}+/`;
+
+/**
+ * Replaces one character inside the first capture group of `pattern` with the next character of
+ * `alphabet` (cyclically), so the result always differs and always stays in the value's alphabet:
+ * a base64 value stays base64 whichever character a fresh signature happens to have there.
+ */
+function changeOneCharacter(xml: string, pattern: RegExp, offsetInValue: number, alphabet: string): string {
   const match = pattern.exec(xml);
   if (match === null) {
     throw new Error(`${pattern} not found`);
   }
-  const position = match.index + match[0].indexOf(match[1]) + offsetInValue;
-  const original = xml[position];
-  const replacement = /[0-9]/.test(original)
-    ? String((Number(original) + 1) % 10)
-    : original === 'z' ? 'a' : original === 'Z' ? 'A' : String.fromCharCode(original.charCodeAt(0) + 1);
-  if (!/[A-Za-z0-9]/.test(original)) {
-    throw new Error(`position ${offsetInValue} of ${pattern} is not alphanumeric`);
+  if (offsetInValue >= match[1].length) {
+    throw new Error(`${pattern}: offset ${offsetInValue} is past the value's ${match[1].length} characters`);
   }
-  return xml.slice(0, position) + replacement + xml.slice(position + 1);
+  const position = match.index + match[0].indexOf(match[1]) + offsetInValue;
+  const index = alphabet.indexOf(xml[position]);
+  if (index < 0) {
+    throw new Error(`position ${offsetInValue} of ${pattern} holds a character outside the alphabet`);
+  }
+  return xml.slice(0, position) + alphabet[(index + 1) % alphabet.length] + xml.slice(position + 1);
 }
 
 beforeAll(async () => {
@@ -173,6 +181,25 @@ test('a Signature carrying the certificate in KeyInfo is accepted by every verif
   results.forEach((result) => expect(result).toMatchObject({ ok: true }));
 });
 
+describe('the one-character change', () => {
+  const SIGNATURE_VALUE = /<ds:SignatureValue>([^<]+)</;
+
+  test.each(['+', '/', 'z', '9', 'A'])('of a base64 %p, which a fresh signature may hold anywhere, is another base64 character', (character) => {
+    const value = `${'Q'.repeat(100)}${character}${'Q'.repeat(243)}`;
+    const tampered = changeOneCharacter(`<ds:SignatureValue>${value}</ds:SignatureValue>`, SIGNATURE_VALUE, 100, BASE64);
+    const changed = SIGNATURE_VALUE.exec(tampered)![1];
+    expect(changed).toHaveLength(value.length);
+    expect(changed).toMatch(/^[A-Za-z0-9+/]+$/);
+    expect(changed[100]).not.toBe(character);
+    expect(Buffer.from(changed, 'base64').equals(Buffer.from(value, 'base64'))).toBe(false);
+  });
+
+  test('refuses an offset past the value or a character outside the alphabet', () => {
+    expect(() => changeOneCharacter('<ds:SignatureValue>QUFB</ds:SignatureValue>', SIGNATURE_VALUE, 4, BASE64)).toThrow(/past the value/);
+    expect(() => changeOneCharacter('<ds:SignatureValue>QU=B</ds:SignatureValue>', SIGNATURE_VALUE, 2, BASE64)).toThrow(/outside the alphabet/);
+  });
+});
+
 describe('a one-character change inside the signed Assertion is rejected by every verifier', () => {
   let original: string;
 
@@ -181,13 +208,13 @@ describe('a one-character change inside the signed Assertion is rejected by ever
   });
 
   test.each([
-    ['the NameID', /<saml:NameID [^>]*>([^<]+)</, 3],
-    ['the Role value (account id)', /Attributes\/Role" [^>]*><saml:AttributeValue>([^<]+)</, 13],
-    ['the Conditions NotOnOrAfter', /<saml:Conditions [^>]*NotOnOrAfter="([^"]+)"/, 18],
-    ['the DigestValue', /<ds:DigestValue>([^<]+)</, 10],
-    ['the SignatureValue', /<ds:SignatureValue>([^<]+)</, 100],
-  ] as Array<[string, RegExp, number]>)('in %s', async (_place, pattern, offset) => {
-    const tampered = changeOneCharacter(original, pattern, offset);
+    ['the NameID', /<saml:NameID [^>]*>([^<]+)</, 3, ALPHANUMERIC],
+    ['the Role value (account id)', /Attributes\/Role" [^>]*><saml:AttributeValue>([^<]+)</, 13, DIGITS],
+    ['the Conditions NotOnOrAfter', /<saml:Conditions [^>]*NotOnOrAfter="([^"]+)"/, 18, DIGITS],
+    ['the DigestValue', /<ds:DigestValue>([^<]+)</, 10, BASE64],
+    ['the SignatureValue', /<ds:SignatureValue>([^<]+)</, 100, BASE64],
+  ] as Array<[string, RegExp, number, string]>)('in %s', async (_place, pattern, offset, alphabet) => {
+    const tampered = changeOneCharacter(original, pattern, offset, alphabet);
     expect(tampered).not.toBe(original);
     const [schema, xmlsec, samlsign, oneLogin] = await Promise.all([
       validateSamlProtocolSchema(tampered),

@@ -24,7 +24,7 @@ const W3C_SCHEMA_COPIES: Record<string, string> = {
 
 /** The Python that has python3-onelogin-saml2 (a pyenv shim earlier on PATH does not). */
 const SYSTEM_PYTHON = '/usr/bin/python3';
-const TOOL_TIMEOUT_MS = 20_000;
+const TOOL_TIMEOUT_MS = 60_000;
 
 export const AWS_SIGNIN_URL = 'https://signin.aws.amazon.com/saml';
 export const AWS_SP_ENTITY_ID = 'urn:amazon:webservices';
