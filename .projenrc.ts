@@ -69,7 +69,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'playwright-core@^1.56.0',
     'autocannon@^8.0.0',
     '@types/autocannon@^7.12.7',
+    // The browser example's S3 calls are made with the AWS SDK v3 exactly as an app would make them
+    // (bundled into the example page by esbuild), and the auth0.js compatibility test loads the real
+    // auth0.js v7, the last major with getDelegationToken; neither is shipped or needed at run time.
+    '@aws-sdk/client-s3@^3.700.0',
+    'auth0-js@7.6.1',
   ],
+
+  // `npx cdk-token-delegation local --template cdk.out/MyStack.template.json`: the loopback test bed
+  // against the user's own template, bundled by esbuild into assets/cli/ (see the bundle task).
+  bin: { 'cdk-token-delegation': 'assets/cli/index.js' },
 
   eslintOptions: {
     dirs: ['src'],
@@ -103,9 +112,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   depsUpgrade: false,
 });
 
-for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map']) {
+for (const pattern of ['/lambda/', '/local/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map']) {
   project.addPackageIgnore(pattern);
 }
+
+// iam-simulate (AGPL) decides the loopback STS's trust policies and the command's table. It is never
+// bundled nor a dependency: an optional peer, which npm never installs on its own; the local command
+// loads it from the user's installation and says how to add it when it is missing.
+project.addPeerDeps('@cloud-copilot/iam-simulate@^0.1.173');
+project.package.addField('peerDependenciesMeta', { '@cloud-copilot/iam-simulate': { optional: true } });
 
 // npm ci on a fresh clone: unrs-resolver 1.13 lists platform bindings this registry does not carry.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
@@ -131,6 +146,13 @@ const bundle = project.addTask('bundle', {
     '--outbase=lambda --outdir=assets/lambda --log-level=warning',
   ].join(' '),
 });
+// The local command: everything it needs bundled (jose, xml-crypto, xmldom, pkijs are MIT/BSD), except
+// iam-simulate, which is AGPL and is required at run time from the user's own installation.
+bundle.exec([
+  'esbuild local/cli.ts --bundle --platform=node --target=node20 --format=cjs --minify',
+  '--main-fields=module,main --legal-comments=eof --banner:js="#!/usr/bin/env node"',
+  '--external:@cloud-copilot/iam-simulate --outfile=assets/cli/index.js --log-level=warning',
+].join(' '));
 const typecheckLambda = project.addTask('typecheck:lambda', {
   description: 'Type-check lambda/ (esbuild and ts-jest only transpile)',
   exec: 'tsc -p lambda/tsconfig.json --noEmit',
@@ -179,11 +201,15 @@ project.addTask('docs:diagram', {
   exec: 'dot -Tsvg docs/architecture.dot -o docs/architecture.svg',
 });
 
-// Local tools (run with ts-node; local/tsconfig.json makes them CommonJS).
+// The local command as the npm package ships it (assets/cli/index.js), against the example app's template.
+const exampleTemplate = 'examples/cdk.out/TokenDelegationExample.template.json';
 project.addTask('local-server', {
-  description: 'Serve POST /delegation on 127.0.0.1 for front-end development (see --help)',
+  description: 'Serve the example stack\'s POST /delegation on 127.0.0.1 for front-end development (see --help)',
   receiveArgs: true,
-  steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/server.ts', receiveArgs: true }],
+  steps: [
+    { spawn: 'synth:example' },
+    { exec: `node assets/cli/index.js local --template ${exampleTemplate}`, receiveArgs: true },
+  ],
 });
 project.addTask('bench', {
   description: 'Measure the handler against same-run references and rewrite docs/benchmarks.md',
@@ -192,7 +218,10 @@ project.addTask('bench', {
 });
 project.addTask('demo', {
   description: 'The whole flow on loopback: alice and bob sign in, and which S3 requests each may make',
-  steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/demo.ts' }],
+  steps: [
+    { spawn: 'synth:example' },
+    { exec: `node assets/cli/index.js local --template ${exampleTemplate} --port 0 --once` },
+  ],
 });
 
 // Generates the Python, Java, .NET and Go sources from the jsii assembly, so CI catches a jsii
