@@ -108,7 +108,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
     include: ['../src/**/*.ts', '../lambda/**/*.ts', '../local/**/*.ts', '../examples/**/*.ts', '../scripts/**/*.ts'],
   },
-  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '**/*.snapshot/asset.*', '/.jsii-pacmak/'],
+  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '/examples/browser/app.js', '**/*.snapshot/asset.*', '/.jsii-pacmak/'],
   depsUpgrade: false,
 });
 
@@ -215,6 +215,10 @@ project.addTask('bench', {
   description: 'Measure the handler against same-run references and rewrite docs/benchmarks.md',
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench.ts' }],
+});
+project.addTask('example:browser', {
+  description: 'Bundle the browser example (examples/browser/) into examples/browser/app.js',
+  exec: 'esbuild examples/browser/app.ts --bundle --platform=browser --format=iife --target=es2022 --minify --outfile=examples/browser/app.js --log-level=warning',
 });
 project.addTask('demo', {
   description: 'The whole flow on loopback: alice and bob sign in, and which S3 requests each may make',

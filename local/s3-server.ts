@@ -212,7 +212,8 @@ export async function startLoopbackS3(options: LoopbackS3Options): Promise<Loopb
     const rawQuery = queryStart < 0 ? '' : rawUrl.slice(queryStart + 1);
     const query = new URLSearchParams(rawQuery);
     const [bucket, ...keyParts] = rawPath.slice(1).split('/').map((part) => decodeURIComponent(part));
-    const key = keyParts.length === 0 ? undefined : keyParts.join('/');
+    // `/bucket` and `/bucket/` both name the bucket (the SDK sends the latter for ListObjectsV2).
+    const key = keyParts.length === 0 || (keyParts.length === 1 && keyParts[0] === '') ? undefined : keyParts.join('/');
     let action: string | undefined;
     let subject: string | undefined;
     try {
@@ -220,7 +221,7 @@ export async function startLoopbackS3(options: LoopbackS3Options): Promise<Loopb
       action = key === undefined
         ? (method === 'GET' && query.get('list-type') === '2' ? 's3:ListBucket' : undefined)
         : ({ GET: 's3:GetObject', HEAD: 's3:GetObject', PUT: 's3:PutObject', DELETE: 's3:DeleteObject' } as Record<string, string>)[method];
-      if (action === undefined || (key === '' && action !== 's3:ListBucket') || request.headers['x-amz-copy-source'] !== undefined) {
+      if (action === undefined || request.headers['x-amz-copy-source'] !== undefined) {
         throw new S3Error(501, 'NotImplemented', 'This loopback stand-in answers ListObjectsV2, PutObject, GetObject, HeadObject and DeleteObject only');
       }
       const signed = { method, rawPath, rawQuery, headers: request.headers };
