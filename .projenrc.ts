@@ -116,11 +116,9 @@ for (const pattern of ['/lambda/', '/local/', '/examples/', '/scripts/', '/docs/
   project.addPackageIgnore(pattern);
 }
 
-// iam-simulate (AGPL) decides the loopback STS's trust policies and the command's table. It is never
-// bundled nor a dependency: an optional peer, which npm never installs on its own; the local command
-// loads it from the user's installation and says how to add it when it is missing.
-project.addPeerDeps('@cloud-copilot/iam-simulate@^0.1.173');
-project.package.addField('peerDependenciesMeta', { '@cloud-copilot/iam-simulate': { optional: true } });
+// iam-simulate (AGPL) decides the loopback STS's trust policies and the local command's table. It is
+// neither bundled nor a dependency (nor a peer: jsii refuses peers that are not jsii modules); the
+// command loads it from the user's installation and says how to add it when it is missing.
 
 // npm ci on a fresh clone: unrs-resolver 1.13 lists platform bindings this registry does not carry.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
