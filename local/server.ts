@@ -10,7 +10,7 @@ import { decisionRows, formatDecisionTable, type SignedInSession } from './decis
 import { startDelegationServer, type DelegationServer, type ProxyHandler } from './http-adapter';
 import { loadIamSimulate } from './iam-decisions';
 import { generateForeignKey } from './oidc-issuer';
-import { DEV_TOKEN_PATH, startTestBed, type TestBed } from './test-bed';
+import { DEV_TOKEN_PATH, RESERVED_DEV_CLAIMS, startTestBed, type TestBed } from './test-bed';
 import { makeLocalTlsCertificate, type LocalTlsCertificate } from './tls-certificate';
 
 /**
@@ -41,6 +41,9 @@ export const USAGE = `Usage: cdk-token-delegation local --template <file> [optio
                      signatures against the role's policies. Nothing leaves this machine.
   --function <id>    the delegation function's logical id, when the template has several
   --user <id>        a user to sign in at start and show in the table (repeatable); default ${DEFAULT_USERS.join(', ')}
+  --claim <n>=<v>    a claim in their tokens, for the template's role rules and session tags (repeatable;
+                     a value starting with [ or { is JSON), e.g. --claim 'cognito:groups=["editors"]'.
+                     The dev token route takes claims the same way: /dev/token?sub=alice&department=sales
   --tls              serve https with a certificate made at start (for clients that insist on https,
                      such as auth0.js v7); its certificate is written to a file for curl --cacert
   --once             print the table and exit (no server left running)
@@ -71,6 +74,8 @@ export interface LocalServerArguments {
   readonly users: readonly string[];
   readonly tls: boolean;
   readonly once: boolean;
+  /** Claims added to the tokens of the users signed in at start (`--claim name=value`). */
+  readonly claims: Readonly<Record<string, unknown>>;
 }
 
 /** Parses the command line; throws an Error with a message for the user on anything it does not know. */
@@ -85,6 +90,7 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
   let once = false;
   const origins: string[] = [];
   const users: string[] = [];
+  const claims: Record<string, unknown> = {};
   let help = false;
   for (let index = 0; index < argv.length; index++) {
     const flag = argv[index];
@@ -102,6 +108,17 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
         const user = value();
         if (!USER_ID.test(user)) throw new Error(`--user must be 1 to 64 of [A-Za-z0-9._@|+=-], got ${JSON.stringify(user)}`);
         if (!users.includes(user)) users.push(user);
+        break;
+      }
+      case '--claim': {
+        const text = value();
+        const separator = text.indexOf('=');
+        const name = text.slice(0, separator);
+        if (separator <= 0 || RESERVED_DEV_CLAIMS.includes(name)) {
+          throw new Error(`--claim must be name=value with a name other than ${RESERVED_DEV_CLAIMS.join(', ')}, got ${JSON.stringify(text)}`);
+        }
+        const raw = text.slice(separator + 1);
+        claims[name] = /^[[{]/.test(raw) ? parseClaimValue(name, raw) : raw;
         break;
       }
       case '--tls': tls = true; break;
@@ -140,7 +157,16 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
     users: users.length > 0 ? users : DEFAULT_USERS,
     tls,
     once,
+    claims,
   };
+}
+
+function parseClaimValue(name: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`--claim ${name}: a value that starts with [ or { must be JSON`);
+  }
 }
 
 /**
@@ -186,6 +212,8 @@ export interface RunningLocalServer {
   readonly tls?: LocalTlsCertificate & { readonly certificateFile: string };
   /** The users signed in at start, as the endpoint answered (test-bed mode). */
   readonly sessions: readonly SignedInSession[];
+  /** The users the endpoint refused at start. */
+  readonly refused: readonly RefusedSignIn[];
   /** What to print for the developer (no secrets). */
   readonly banner: string;
   close(): Promise<void>;
@@ -224,22 +252,38 @@ function post(url: string, headers: Record<string, string>, body: string, ca?: s
   });
 }
 
-/** Signs each user in and exchanges the token at the endpoint, as an app would; throws on any refusal. */
-async function signInUsers(bed: TestBed, users: readonly string[], ca?: string): Promise<SignedInSession[]> {
+/** A user the endpoint refused at start (their tokens did not satisfy the template's rules). */
+export interface RefusedSignIn {
+  readonly user: string;
+  readonly status: number;
+  readonly error: string;
+  readonly description: string;
+}
+
+/** Signs each user in and exchanges the token at the endpoint, as an app would. */
+async function signInUsers(
+  bed: TestBed,
+  users: readonly string[],
+  claims: Readonly<Record<string, unknown>>,
+  ca?: string,
+): Promise<{ sessions: SignedInSession[]; refused: RefusedSignIn[] }> {
   const sessions: SignedInSession[] = [];
+  const refused: RefusedSignIn[] = [];
   for (const user of users) {
-    const idToken = await bed.signIn(user);
+    const idToken = await bed.signIn(user, 0, claims);
     const answer = await quietly(() => post(bed.server.url, { 'Authorization': `Bearer ${idToken}`, 'Content-Type': 'application/json' }, '{}', ca));
     if (answer.status !== 200) {
-      throw new Error(`Signing ${user} in failed: the endpoint answered ${answer.status} ${answer.body.error ?? ''} ${answer.body.error_description ?? ''}`.trim());
+      refused.push({ user, status: answer.status, error: String(answer.body.error ?? ''), description: String(answer.body.error_description ?? '') });
+      continue;
     }
     const issued = bed.sts.issued.find((session) => session.accessKeyId === answer.body.Credentials.AccessKeyId)!;
     sessions.push({ user, subject: answer.body.Subject, roleArn: issued.roleArn, sessionTags: issued.sessionTags });
   }
-  return sessions;
+  return { sessions, refused };
 }
 
 interface BannerExtras {
+  readonly refused: readonly RefusedSignIn[];
   readonly forgedStatus: string;
   readonly tlsLine?: string;
   readonly caFlag: string;
@@ -262,10 +306,15 @@ function testBedBanner(bed: TestBed, sessions: readonly SignedInSession[], args:
     `CORS origins:        ${args.origins.join(', ')}`,
     '',
     ...sessions.map((session) => `${session.user.padEnd(8)} signed in -> HTTP 200, role ${roleName(session.roleArn)}, saml:sub = ${session.subject}`),
+    ...extra.refused.map((refusal) => `${refusal.user.padEnd(8)} refused   -> HTTP ${refusal.status} ${refusal.error}: ${refusal.description}`),
     `forged token (another key) -> ${extra.forgedStatus}`,
     '',
-    'What each signed-in user may do under the template\'s policies (evaluated with iam-simulate):',
-    formatDecisionTable(rows, sessions.map((session) => session.user)),
+    ...(sessions.length === 0
+      ? ['No user signed in, so there is no table: give the claims your role rules need with --claim name=value.']
+      : [
+        'What each signed-in user may do under the template\'s policies (evaluated with iam-simulate):',
+        formatDecisionTable(rows, sessions.map((session) => session.user)),
+      ]),
     '',
     'In a second terminal:',
     `  ID_TOKEN=$(curl -sS${extra.caFlag} '${tokenUrl}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id_token')`,
@@ -288,6 +337,7 @@ export async function startLocalServer(
     return {
       server,
       sessions: [],
+      refused: [],
       banner: [
         `Delegation endpoint: ${server.url}  (deployed configuration: KMS signer, real STS in ${env.AWS_REGION})`,
         `CORS origins:        ${args.origins.join(', ')}`,
@@ -313,7 +363,7 @@ export async function startLocalServer(
   });
   let certificateDirectory: string | undefined;
   try {
-    const sessions = await signInUsers(testBed, args.users, certificate?.certificatePem);
+    const { sessions, refused: refusedUsers } = await signInUsers(testBed, args.users, args.claims, certificate?.certificatePem);
     const forged = await testBed.issuers[0].sign({ sub: args.users[0] }, { key: await generateForeignKey(testBed.issuers[0].keys[0].alg) });
     const stsCallsBefore = testBed.sts.calls.length;
     const refused = await quietly(() => post(testBed.server.url, { 'Authorization': `Bearer ${forged}`, 'Content-Type': 'application/json' }, '{}', certificate?.certificatePem));
@@ -326,6 +376,7 @@ export async function startLocalServer(
       tls = { ...certificate, certificateFile };
     }
     const banner = testBedBanner(testBed, sessions, args, {
+      refused: refusedUsers,
       forgedStatus,
       caFlag: tls ? ` --cacert ${tls.certificateFile}` : '',
       tlsLine: tls ? `TLS certificate:     ${tls.certificateFile}  (SHA-256 ${tls.fingerprintSha256.match(/../g)!.join(':').toUpperCase()}; made at start, trust it only for this run)` : undefined,
@@ -335,6 +386,7 @@ export async function startLocalServer(
       testBed,
       tls,
       sessions,
+      refused: refusedUsers,
       banner,
       close: async () => {
         await testBed.close();

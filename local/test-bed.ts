@@ -77,8 +77,8 @@ export interface TestBed {
   readonly buckets: ReadonlyArray<{ readonly name: string; readonly arn: string }>;
   /** ARN of the template's first bucket (undefined when the template creates none). */
   readonly bucketArn: string;
-  /** An id token for `subject` from issuer `issuerIndex`. */
-  signIn(subject: string, issuerIndex?: number): Promise<string>;
+  /** An id token for `subject` from issuer `issuerIndex`, with further claims. */
+  signIn(subject: string, issuerIndex?: number, claims?: Readonly<Record<string, unknown>>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -161,13 +161,34 @@ export function loopbackAwsEnvironment(stsEndpoint: string): Record<string, stri
   };
 }
 
-/** The claims a local issuer puts into a token for `subject`, so the template's issuer settings accept it. */
-export function devTokenClaims(subject: string, issuer: Pick<IssuerConfig, 'subjectClaim' | 'tokenUse'>): Record<string, unknown> {
+/** Claims the dev token route and `signIn` always set themselves. */
+export const RESERVED_DEV_CLAIMS: readonly string[] = ['iss', 'aud', 'exp', 'iat', 'nbf', 'sub', 'azp', 'jti', 'token_use'];
+
+/**
+ * The claims a local issuer puts into a token for `subject`, so the template's issuer settings accept it,
+ * with `extra` claims (for the template's role rules and session tags) that never replace reserved ones.
+ */
+export function devTokenClaims(
+  subject: string,
+  issuer: Pick<IssuerConfig, 'subjectClaim' | 'tokenUse'>,
+  extra: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  const reserved = Object.keys(extra).filter((name) => RESERVED_DEV_CLAIMS.includes(name) || name === issuer.subjectClaim);
+  if (reserved.length > 0) throw new Error(`These claims are set by the local issuer itself: ${reserved.join(', ')}`);
   return {
+    ...extra,
     sub: subject,
     [issuer.subjectClaim]: subject,
     ...(issuer.tokenUse === undefined ? {} : { token_use: issuer.tokenUse }),
   };
+}
+
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function devTokenListener(issuers: readonly LocalOidcIssuer[], configs: readonly IssuerConfig[], allowedOrigins: readonly string[]) {
@@ -178,11 +199,24 @@ function devTokenListener(issuers: readonly LocalOidcIssuer[], configs: readonly
     const subject = query.get('sub') ?? '';
     const index = Number(query.get('issuer') ?? '0');
     const issuer = issuers[index];
+    const refuse = (error: string) => response.writeHead(400, { 'Content-Type': 'application/json', ...cors }).end(JSON.stringify({ error }));
     if (subject.length === 0 || subject.length > 256 || issuer === undefined) {
-      response.writeHead(400, { 'Content-Type': 'application/json', ...cors }).end(JSON.stringify({ error: 'give ?sub=<user id>[&issuer=<index>]' }));
+      refuse('give ?sub=<user id>[&issuer=<index>][&<claim>=<value>…]');
       return;
     }
-    issuer.sign(devTokenClaims(subject, configs[index])).then((token) => {
+    // Any other parameter is a claim (a JSON array or object value is parsed), for role rules and session tags.
+    const extra: Record<string, unknown> = {};
+    for (const [name, value] of query) {
+      if (name !== 'sub' && name !== 'issuer') extra[name] = /^[[{]/.test(value) ? parseJsonOr(value) : value;
+    }
+    let claims: Record<string, unknown>;
+    try {
+      claims = devTokenClaims(subject, configs[index], extra);
+    } catch (error) {
+      refuse((error as Error).message);
+      return;
+    }
+    issuer.sign(claims).then((token) => {
       response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...cors })
         .end(JSON.stringify({ id_token: token, issuer: issuer.issuer }));
     }, () => response.writeHead(500).end());
@@ -268,7 +302,7 @@ export async function startTestBed(options: TestBedOptions): Promise<TestBed> {
       roles,
       buckets,
       bucketArn: buckets[0]?.arn as string,
-      signIn: (subject, issuerIndex = 0) => issuers[issuerIndex].sign(devTokenClaims(subject, issuerConfigs[issuerIndex])),
+      signIn: (subject, issuerIndex = 0, claims = {}) => issuers[issuerIndex].sign(devTokenClaims(subject, issuerConfigs[issuerIndex], claims)),
       close,
     };
   } catch (error) {

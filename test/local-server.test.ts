@@ -128,6 +128,7 @@ describe('the local server command line', () => {
       users: DEFAULT_USERS,
       tls: false,
       once: false,
+      claims: {},
     });
     expect(DEFAULT_USERS).toEqual(['alice', 'bob']);
   });
