@@ -80,7 +80,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'playwright-core@^1.56.0',
     'autocannon@^8.0.0',
     '@types/autocannon@^7.12.7',
+    // The browser example's S3 calls are made with the AWS SDK v3 exactly as an app would make them
+    // (bundled into the example page by esbuild), and the auth0.js compatibility test loads the real
+    // auth0.js v7, the last major with getDelegationToken; neither is shipped or needed at run time.
+    '@aws-sdk/client-s3@^3.700.0',
+    'auth0-js@7.6.1',
   ],
+
+  // `npx cdk-token-delegation local --template cdk.out/MyStack.template.json`: the loopback test bed
+  // against the user's own template, bundled by esbuild into assets/cli/ (see the bundle task).
+  bin: { 'cdk-token-delegation': 'assets/cli/index.js' },
 
   eslintOptions: {
     dirs: ['src'],
@@ -114,11 +123,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
     include: ['../src/**/*.ts', '../lambda/**/*.ts', '../local/**/*.ts', '../examples/**/*.ts', '../scripts/**/*.ts'],
   },
-  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '**/*.snapshot/asset.*', '/.jsii-pacmak/', '/.tools/'],
+  gitignore: ['/assets/', '/cdk.out/', '/examples/cdk.out/', '/examples/browser/app.js', '**/*.snapshot/asset.*', '/.jsii-pacmak/', '/.tools/'],
   depsUpgrade: false,
 });
 
-for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map', '/local/', '/rosetta/', '/.tools/']) {
+for (const pattern of ['/lambda/', '/local/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map', '/rosetta/', '/.tools/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -127,6 +136,10 @@ for (const pattern of ['/lambda/', '/examples/', '/scripts/', '/docs/', '/.ci/',
 // what is newer than the peer minimum, so users keep needing 2.245 only.
 project.deps.addDependency('aws-cdk-lib@2.276.0', DependencyType.BUILD);
 project.deps.addDependency('constructs@10.5.1', DependencyType.BUILD);
+
+// iam-simulate (AGPL) decides the loopback STS's trust policies and the local command's table. It is
+// neither bundled nor a dependency (nor a peer: jsii refuses peers that are not jsii modules); the
+// command loads it from the user's installation and says how to add it when it is missing.
 
 // npm ci on a fresh clone: unrs-resolver 1.13 lists platform bindings this registry does not carry.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
@@ -162,6 +175,13 @@ bundle.exec([
 ].join(' '));
 // (Added here, not in `gitignore` above: the project's own `!/test/` would cancel it.)
 project.gitignore.exclude('/test/live-proof/bundles/');
+// The local command: everything it needs bundled (jose, xml-crypto, xmldom, pkijs are MIT/BSD), except
+// iam-simulate, which is AGPL and is required at run time from the user's own installation.
+bundle.exec([
+  'esbuild local/cli.ts --bundle --platform=node --target=node22 --format=cjs --minify',
+  '--main-fields=module,main --legal-comments=eof --banner:js="#!/usr/bin/env node"',
+  '--external:@cloud-copilot/iam-simulate --outfile=assets/cli/index.js --log-level=warning',
+].join(' '));
 const typecheckLambda = project.addTask('typecheck:lambda', {
   description: 'Type-check lambda/ (esbuild and ts-jest only transpile)',
   exec: 'tsc -p lambda/tsconfig.json --noEmit',
@@ -210,20 +230,31 @@ project.addTask('docs:diagram', {
   exec: 'dot -Tsvg docs/architecture.dot -o docs/architecture.svg',
 });
 
-// Local tools (run with ts-node; local/tsconfig.json makes them CommonJS).
+// The local command as the npm package ships it (assets/cli/index.js), against the example app's template.
+const exampleTemplate = 'examples/cdk.out/TokenDelegationExample.template.json';
 project.addTask('local-server', {
-  description: 'Serve POST /delegation on 127.0.0.1 for front-end development (see --help)',
+  description: 'Serve the example stack\'s POST /delegation on 127.0.0.1 for front-end development (see --help)',
   receiveArgs: true,
-  steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/server.ts', receiveArgs: true }],
+  steps: [
+    { spawn: 'synth:example' },
+    { exec: `node assets/cli/index.js local --template ${exampleTemplate}`, receiveArgs: true },
+  ],
 });
 project.addTask('bench', {
   description: 'Measure the handler against same-run references and rewrite docs/benchmarks.md',
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench.ts' }],
 });
+project.addTask('example:browser', {
+  description: 'Bundle the browser example (examples/browser/) into examples/browser/app.js',
+  exec: 'esbuild examples/browser/app.ts --bundle --platform=browser --format=iife --target=es2022 --minify --outfile=examples/browser/app.js --log-level=warning',
+});
 project.addTask('demo', {
   description: 'The whole flow on loopback: alice and bob sign in, and which S3 requests each may make',
-  steps: [{ spawn: 'bundle' }, { exec: 'ts-node local/demo.ts' }],
+  steps: [
+    { spawn: 'synth:example' },
+    { exec: `node assets/cli/index.js local --template ${exampleTemplate} --port 0 --once` },
+  ],
 });
 
 // The npm package another app can install before the first release, on any machine with Node.js:

@@ -2,8 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxyHandler } from './http-adapter';
 
-/** The delegation handler as deployed: the esbuild bundle `npx projen bundle` writes. */
-export const DELEGATION_BUNDLE_PATH = join(__dirname, '..', 'assets', 'lambda', 'delegation', 'index.js');
+/**
+ * The delegation handler as deployed: the esbuild bundle `npx projen bundle` writes, seen from local/
+ * in the repository or from assets/cli/ (the command's own bundle) in the installed package.
+ */
+export const DELEGATION_BUNDLE_PATH = [
+  join(__dirname, '..', 'lambda', 'delegation', 'index.js'),
+  join(__dirname, '..', 'assets', 'lambda', 'delegation', 'index.js'),
+].find((path) => existsSync(path)) ?? join(__dirname, '..', 'assets', 'lambda', 'delegation', 'index.js');
 
 /** Sets `variables` in process.env (undefined deletes) and returns a function that restores the previous values. */
 export function setEnvironment(variables: Record<string, string | undefined>): () => void {

@@ -124,6 +124,9 @@ function defaultPhysicalValue(
     case 'AWS::ApiGateway::RestApi|Ref': return name.replace(/[^a-z0-9]/g, '').slice(0, 10);
     case 'AWS::Lambda::Function|Ref': return logicalId;
     case 'AWS::Lambda::Function|Arn': return `arn:aws:lambda:${region}:${accountId}:function:${logicalId}`;
+    // Shaped like Cognito's own ids, so a user pool client's id reads as a client id in the local command.
+    case 'AWS::Cognito::UserPool|Ref': return `${region}_${logicalId.replace(/[^A-Za-z0-9]/g, '').padEnd(9, '0').slice(0, 9)}`;
+    case 'AWS::Cognito::UserPoolClient|Ref': return logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').padEnd(26, '0').slice(0, 26);
     case 'AWS::Logs::LogGroup|Ref': return `/aws/${logicalId}`;
     case 'AWS::Logs::LogGroup|Arn': return `arn:aws:logs:${region}:${accountId}:log-group:/aws/${logicalId}:*`;
     default: return `${logicalId}.${attribute}`;

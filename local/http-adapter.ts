@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders, type GatewayAnswer } from '../src/private/gateway-responses';
@@ -36,13 +37,23 @@ export interface DelegationServerOptions {
   readonly stage?: string;
   /** Further GET routes (path to listener), e.g. a development token endpoint. */
   readonly extraRoutes?: Readonly<Record<string, RequestListener>>;
+  /**
+   * Also serve the endpoint under `/<stage>/delegation`, the path of the deployed REST API stage, so
+   * clients that are configured with a host and a path (auth0.js v7's `domain`) can be tried as deployed.
+   * @default - only `/delegation`
+   */
+  readonly stagePath?: string;
+  /** Serve HTTPS with this PEM key and certificate. @default - plain HTTP */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface DelegationServer {
-  /** `http://<host>:<port>`. */
+  /** `http://<host>:<port>` (`https://` with TLS). */
   readonly origin: string;
   /** `http://<host>:<port>/delegation`. */
   readonly url: string;
+  /** `http://<host>:<port>/<stage>/delegation` when `stagePath` is set, else `url`. */
+  readonly stageUrl: string;
   readonly port: number;
   close(): Promise<void>;
 }
@@ -250,6 +261,9 @@ export async function startDelegationServer(options: DelegationServerOptions): P
   const stage = options.stage ?? 'local';
   const sockets = new Set<Socket>();
 
+  const stagedPath = options.stagePath === undefined ? undefined : `/${options.stagePath}${DELEGATION_PATH}`;
+  const isDelegationPath = (path: string) => path === DELEGATION_PATH || path === stagedPath;
+
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const extra = options.extraRoutes?.[path];
@@ -257,11 +271,11 @@ export async function startDelegationServer(options: DelegationServerOptions): P
       extra(request, response);
       return;
     }
-    if (path === DELEGATION_PATH && request.method === 'OPTIONS') {
+    if (isDelegationPath(path) && request.method === 'OPTIONS') {
       response.writeHead(204, preflightHeaders(request, options.allowedOrigins)).end();
       return;
     }
-    if (path !== DELEGATION_PATH || request.method !== 'POST') {
+    if (!isDelegationPath(path) || request.method !== 'POST') {
       // What API Gateway answers for a resource or method the API does not define.
       sendGatewayAnswer(response, GATEWAY_ANSWERS.MISSING_AUTHENTICATION_TOKEN, options.allowedOrigins);
       return;
@@ -287,11 +301,12 @@ export async function startDelegationServer(options: DelegationServerOptions): P
     writeProxyResult(response, result);
   }
 
-  const server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     route(request, response).catch(() => {
       if (!response.headersSent) sendGatewayAnswer(response, GATEWAY_ANSWERS.DEFAULT_5XX, options.allowedOrigins);
     });
-  });
+  };
+  const server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createServer(listener);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -302,10 +317,11 @@ export async function startDelegationServer(options: DelegationServerOptions): P
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     origin,
     url: `${origin}${DELEGATION_PATH}`,
+    stageUrl: `${origin}${stagedPath ?? DELEGATION_PATH}`,
     port,
     async close() {
       for (const socket of sockets) socket.destroy();

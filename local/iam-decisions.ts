@@ -1,5 +1,36 @@
-import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import type * as IamSimulate from '@cloud-copilot/iam-simulate';
 import { Template, resolveIntrinsics } from './cloudformation';
+
+/** The package that evaluates IAM policies here; AGPL, so the published command never bundles it. */
+export const IAM_SIMULATE_PACKAGE = '@cloud-copilot/iam-simulate';
+
+/** Thrown when iam-simulate is not installed next to the command; the message says how to install it. */
+export class IamSimulateMissingError extends Error {
+  constructor() {
+    super(`${IAM_SIMULATE_PACKAGE} is not installed. It evaluates the template's IAM policies (trust and permissions) and is `
+      + 'licensed AGPL-3.0, so cdk-token-delegation does not ship it. Run the command with it, e.g.\n'
+      + `  npx -p cdk-token-delegation -p ${IAM_SIMULATE_PACKAGE} cdk-token-delegation local --template cdk.out/MyStack.template.json\n`
+      + `or install it next to cdk-token-delegation: npm install --save-dev ${IAM_SIMULATE_PACKAGE}`);
+    this.name = 'IamSimulateMissingError';
+  }
+}
+
+let iamSimulate: typeof IamSimulate | undefined;
+
+/** Loads iam-simulate from the user's installation on first use (never at import time). */
+export function loadIamSimulate(): typeof IamSimulate {
+  if (iamSimulate === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      iamSimulate = require(IAM_SIMULATE_PACKAGE) as typeof IamSimulate;
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (error as Error).message.includes(`'${IAM_SIMULATE_PACKAGE}'`);
+      if (missing) throw new IamSimulateMissingError();
+      throw error;
+    }
+  }
+  return iamSimulate;
+}
 
 /** The three answers of IAM policy evaluation. */
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
@@ -38,7 +69,7 @@ export function s3Decision(
   policies: PolicyDocument[],
   request: { action: string; resource: string; subject: string; context?: Record<string, string | string[]> },
 ): Decision {
-  return runUnsafeSimulation({
+  return loadIamSimulate().runUnsafeSimulation({
     request: {
       principal: `arn:aws:sts::${ACCOUNT}:assumed-role/UserRole/session`,
       action: request.action,
@@ -61,7 +92,7 @@ export async function trustDecision(
   trustPolicy: unknown,
   request: { roleArn: string; providerArn: string; action: string; context: Record<string, string | string[]> },
 ): Promise<{ decision: Decision; ignoredContextKeys: string[] }> {
-  const result = await runSimulation({
+  const result = await loadIamSimulate().runSimulation({
     request: {
       principal: request.providerArn,
       action: request.action,

@@ -1,27 +1,52 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { loadBundledHandler } from './bundled-handler';
+import type { Template } from './cloudformation';
+import { decisionRows, formatDecisionTable, type SignedInSession } from './decision-table';
 import { startDelegationServer, type DelegationServer, type ProxyHandler } from './http-adapter';
-import { startTestBed, type TestBed } from './test-bed';
+import { loadIamSimulate } from './iam-decisions';
+import { generateForeignKey } from './oidc-issuer';
+import { DEV_TOKEN_PATH, RESERVED_DEV_CLAIMS, startTestBed, type TestBed } from './test-bed';
+import { makeLocalTlsCertificate, type LocalTlsCertificate } from './tls-certificate';
 
 /**
- * The local delegation endpoint for front-end developers: `POST /delegation` with CORS for localhost
- * origins, backed either by a complete loopback test bed (local issuer, loopback STS, test signing key)
- * or by a deployed stack's configuration (its KMS key and the real STS, with the developer's AWS
- * credentials).
+ * `cdk-token-delegation local`: the delegation endpoint on loopback for trying a stack without an AWS
+ * account, backed either by the test bed built from the user's synthesized template (local issuers with
+ * a dev token route, a loopback STS that checks assertions as AWS documents it, the bundled handler with
+ * the template's settings and a test key, a loopback S3 stand-in) or by a deployed stack's settings (its
+ * KMS key and the real STS, with the developer's AWS credentials). Prints no token, key or credential.
  */
 
 export const DEFAULT_PORT = 8787;
 /** Origins of the usual front-end dev servers. */
 export const DEFAULT_LOCAL_ORIGINS = [3000, 4200, 5173, 8080].flatMap((port) => [`http://localhost:${port}`, `http://127.0.0.1:${port}`]);
+export const DEFAULT_USERS = ['alice', 'bob'];
 const REQUIRED_DEPLOYED_VARIABLES = [
   'DELEGATION_ISSUERS', 'DELEGATION_SAML_ENTITY_ID', 'DELEGATION_SAML_RECIPIENT', 'DELEGATION_SAML_PROVIDER_ARN', 'DELEGATION_ROLES',
 ];
+const USER_ID = /^[A-Za-z0-9._@|+=-]{1,64}$/;
 
-export const USAGE = `Usage: local/server.ts [--testbed | --deployed <file>] [--port <n>] [--host <addr>] [--origin <url>]...
+export const USAGE = `Usage: cdk-token-delegation local --template <file> [options]
+       cdk-token-delegation local --deployed <file> [options]
 
-  --testbed          (default) local OIDC issuer + loopback STS + the bundled handler signing with a test key,
-                     configured from the example stack; nothing leaves this machine.
+  --template <file>  a synthesized stack (cdk.out/<Stack>.template.json) with a TokenDelegation or
+                     DelegationEndpoint: serves its delegation endpoint on loopback with a local OIDC issuer
+                     (GET /dev/token?sub=<user> mints an id token), a loopback STS that checks the signed
+                     assertion and the role's trust policy, the bundled handler with the template's settings
+                     (a test signing key instead of KMS), and a loopback S3 that checks the credentials'
+                     signatures against the role's policies. Nothing leaves this machine.
+  --function <id>    the delegation function's logical id, when the template has several
+  --user <id>        a user to sign in at start and show in the table (repeatable); default ${DEFAULT_USERS.join(', ')}
+  --claim <n>=<v>    a claim in their tokens, for the template's role rules and session tags (repeatable;
+                     a value starting with [ or { is JSON), e.g. --claim 'cognito:groups=["editors"]'.
+                     The dev token route takes claims the same way: /dev/token?sub=alice&department=sales
+  --tls              serve https with a certificate made at start (for clients that insist on https,
+                     such as auth0.js v7); its certificate is written to a file for curl --cacert
+  --once             print the table and exit (no server left running)
   --deployed <file>  the bundled handler with a deployed stack's settings: DELEGATION_* and AWS_REGION lines
                      (KEY='value'). It signs with the stack's KMS key and calls the real STS, using your AWS
                      credentials (they need kms:Sign on that key). Make the file from the deployed function:
@@ -33,6 +58,9 @@ export const USAGE = `Usage: local/server.ts [--testbed | --deployed <file>] [--
   --port <n>         default ${DEFAULT_PORT} (0 picks a free port)
   --host <addr>      default 127.0.0.1
   --origin <url>     a browser origin allowed by CORS (repeatable); default ${DEFAULT_LOCAL_ORIGINS.join(', ')}
+
+The test bed evaluates IAM policies with @cloud-copilot/iam-simulate (AGPL-3.0), which this package does
+not ship: npx -p cdk-token-delegation -p @cloud-copilot/iam-simulate cdk-token-delegation local --template …
 `;
 
 export interface LocalServerArguments {
@@ -41,6 +69,13 @@ export interface LocalServerArguments {
   readonly host: string;
   readonly origins: readonly string[];
   readonly envFile?: string;
+  readonly templateFile?: string;
+  readonly functionLogicalId?: string;
+  readonly users: readonly string[];
+  readonly tls: boolean;
+  readonly once: boolean;
+  /** Claims added to the tokens of the users signed in at start (`--claim name=value`). */
+  readonly claims: Readonly<Record<string, unknown>>;
 }
 
 /** Parses the command line; throws an Error with a message for the user on anything it does not know. */
@@ -49,7 +84,14 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
   let port = DEFAULT_PORT;
   let host = '127.0.0.1';
   let envFile: string | undefined;
+  let templateFile: string | undefined;
+  let functionLogicalId: string | undefined;
+  let tls = false;
+  let once = false;
   const origins: string[] = [];
+  const users: string[] = [];
+  const claims: Record<string, unknown> = {};
+  let help = false;
   for (let index = 0; index < argv.length; index++) {
     const flag = argv[index];
     const value = () => {
@@ -58,9 +100,29 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
       return next;
     };
     switch (flag) {
-      case '--testbed': mode = 'testbed'; break;
+      case '--template': templateFile = value(); break;
       // Not --env-file: Node 20 reads that flag even after the script's name, and exits when the file is missing.
       case '--deployed': mode = 'deployed'; envFile = value(); break;
+      case '--function': functionLogicalId = value(); break;
+      case '--user': {
+        const user = value();
+        if (!USER_ID.test(user)) throw new Error(`--user must be 1 to 64 of [A-Za-z0-9._@|+=-], got ${JSON.stringify(user)}`);
+        if (!users.includes(user)) users.push(user);
+        break;
+      }
+      case '--claim': {
+        const text = value();
+        const separator = text.indexOf('=');
+        const name = text.slice(0, separator);
+        if (separator <= 0 || RESERVED_DEV_CLAIMS.includes(name)) {
+          throw new Error(`--claim must be name=value with a name other than ${RESERVED_DEV_CLAIMS.join(', ')}, got ${JSON.stringify(text)}`);
+        }
+        const raw = text.slice(separator + 1);
+        claims[name] = /^[[{]/.test(raw) ? parseClaimValue(name, raw) : raw;
+        break;
+      }
+      case '--tls': tls = true; break;
+      case '--once': once = true; break;
       case '--port': {
         port = Number(value());
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
@@ -74,12 +136,37 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
         break;
       }
       case '--stack':
-        throw new Error('--stack needs @aws-sdk/client-cloudformation, which this project does not install: make a --deployed file as --help shows');
-      case '--help': case '-h': mode = 'help'; break;
+        throw new Error('--stack would need @aws-sdk/client-cloudformation, which this command does not carry: make a --deployed file as --help shows');
+      case '--help': case '-h': help = true; break;
       default: throw new Error(`Unknown argument ${flag}`);
     }
   }
-  return { mode, port, host, origins: origins.length > 0 ? origins : DEFAULT_LOCAL_ORIGINS, envFile };
+  if (help) mode = 'help';
+  if (mode === 'testbed' && templateFile === undefined) {
+    throw new Error('Give --template cdk.out/<Stack>.template.json (run "cdk synth" first), or --deployed <file>');
+  }
+  if (mode === 'deployed' && templateFile !== undefined) throw new Error('--template and --deployed exclude each other');
+  return {
+    mode,
+    port,
+    host,
+    origins: origins.length > 0 ? origins : DEFAULT_LOCAL_ORIGINS,
+    envFile,
+    templateFile,
+    functionLogicalId,
+    users: users.length > 0 ? users : DEFAULT_USERS,
+    tls,
+    once,
+    claims,
+  };
+}
+
+function parseClaimValue(name: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`--claim ${name}: a value that starts with [ or { must be JSON`);
+  }
 }
 
 /**
@@ -97,13 +184,144 @@ export function deployedHandlerEnvironment(envFileText: string, origins: readonl
   return { ...selected, DELEGATION_ALLOWED_ORIGINS: JSON.stringify([...new Set([...deployedOrigins, ...origins])]) };
 }
 
+/** Reads and minimally checks a synthesized template. */
+export function readTemplate(file: string): Template {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`Cannot read ${file}: run "cdk synth" first (the template is cdk.out/<Stack>.template.json)`);
+  }
+  let template: Template;
+  try {
+    template = JSON.parse(text) as Template;
+  } catch {
+    throw new Error(`${file} is not JSON: give the synthesized template (cdk.out/<Stack>.template.json)`);
+  }
+  if (template === null || typeof template !== 'object' || typeof template.Resources !== 'object' || template.Resources === null) {
+    throw new Error(`${file} has no Resources: give the synthesized template (cdk.out/<Stack>.template.json)`);
+  }
+  return template;
+}
+
 export interface RunningLocalServer {
   readonly server: DelegationServer;
   /** Present in test-bed mode. */
   readonly testBed?: TestBed;
+  /** Present with `--tls`: the certificate (its key is in memory only). */
+  readonly tls?: LocalTlsCertificate & { readonly certificateFile: string };
+  /** The users signed in at start, as the endpoint answered (test-bed mode). */
+  readonly sessions: readonly SignedInSession[];
+  /** The users the endpoint refused at start. */
+  readonly refused: readonly RefusedSignIn[];
   /** What to print for the developer (no secrets). */
   readonly banner: string;
   close(): Promise<void>;
+}
+
+/** Runs `work` with stdout and stderr writes collected instead of printed (the handler logs one JSON line per request). */
+async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const originals = [process.stdout.write, process.stderr.write] as const;
+  const discard = (() => true) as typeof process.stdout.write;
+  process.stdout.write = discard;
+  process.stderr.write = discard;
+  try {
+    return await work();
+  } finally {
+    [process.stdout.write, process.stderr.write] = originals;
+  }
+}
+
+/** POST with node:http(s), so the command can reach its own https endpoint with its own certificate. */
+function post(url: string, headers: Record<string, string>, body: string, ca?: string): Promise<{ status: number; body: Record<string, any> }> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const request = send(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, ca }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, any> });
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** A user the endpoint refused at start (their tokens did not satisfy the template's rules). */
+export interface RefusedSignIn {
+  readonly user: string;
+  readonly status: number;
+  readonly error: string;
+  readonly description: string;
+}
+
+/** Signs each user in and exchanges the token at the endpoint, as an app would. */
+async function signInUsers(
+  bed: TestBed,
+  users: readonly string[],
+  claims: Readonly<Record<string, unknown>>,
+  ca?: string,
+): Promise<{ sessions: SignedInSession[]; refused: RefusedSignIn[] }> {
+  const sessions: SignedInSession[] = [];
+  const refused: RefusedSignIn[] = [];
+  for (const user of users) {
+    const idToken = await bed.signIn(user, 0, claims);
+    const answer = await quietly(() => post(bed.server.url, { 'Authorization': `Bearer ${idToken}`, 'Content-Type': 'application/json' }, '{}', ca));
+    if (answer.status !== 200) {
+      refused.push({ user, status: answer.status, error: String(answer.body.error ?? ''), description: String(answer.body.error_description ?? '') });
+      continue;
+    }
+    const issued = bed.sts.issued.find((session) => session.accessKeyId === answer.body.Credentials.AccessKeyId)!;
+    sessions.push({ user, subject: answer.body.Subject, roleArn: issued.roleArn, sessionTags: issued.sessionTags });
+  }
+  return { sessions, refused };
+}
+
+interface BannerExtras {
+  readonly refused: readonly RefusedSignIn[];
+  readonly forgedStatus: string;
+  readonly tlsLine?: string;
+  readonly caFlag: string;
+}
+
+function testBedBanner(bed: TestBed, sessions: readonly SignedInSession[], args: LocalServerArguments, extra: BannerExtras): string {
+  const { server } = bed;
+  const tokenUrl = `${server.origin}${DEV_TOKEN_PATH}?sub=alice`;
+  const clientIds = bed.issuers.map((issuer) => issuer.audience);
+  const roleName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+  const rows = decisionRows(sessions, (arn) => bed.roles.get(arn)?.policies ?? [], bed.buckets.map((bucket) => bucket.name));
+  return [
+    `Delegation endpoint: ${server.url}${bed.stage ? `  (also ${server.stageUrl}, as deployed)` : ''}`,
+    '                     the bundled handler with the template\'s settings, signing with a test key; nothing leaves this machine',
+    ...(extra.tlsLine ? [extra.tlsLine] : []),
+    ...bed.issuers.map((issuer, index) => `Local OIDC issuer:   ${issuer.issuer}  client id ${issuer.audience}${bed.issuers.length > 1 ? `  (?issuer=${index})` : ''}`),
+    `Dev token route:     GET ${server.origin}${DEV_TOKEN_PATH}?sub=<user id>${bed.issuers.length > 1 ? '&issuer=<index>' : ''}`,
+    `Loopback STS:        ${bed.sts.endpoint}  (roles: ${[...bed.roles.keys()].map(roleName).join(', ')})`,
+    ...(bed.s3 ? [`Loopback S3:         ${bed.s3.endpoint}  (path-style; bucket ${bed.buckets.map((bucket) => bucket.name).join(', ')}; checks SigV4 and the role's policies)`] : []),
+    `CORS origins:        ${args.origins.join(', ')}`,
+    '',
+    ...sessions.map((session) => `${session.user.padEnd(8)} signed in -> HTTP 200, role ${roleName(session.roleArn)}, saml:sub = ${session.subject}`),
+    ...extra.refused.map((refusal) => `${refusal.user.padEnd(8)} refused   -> HTTP ${refusal.status} ${refusal.error}: ${refusal.description}`),
+    `forged token (another key) -> ${extra.forgedStatus}`,
+    '',
+    ...(sessions.length === 0
+      ? ['No user signed in, so there is no table: give the claims your role rules need with --claim name=value.']
+      : [
+        'What each signed-in user may do under the template\'s policies (evaluated with iam-simulate):',
+        formatDecisionTable(rows, sessions.map((session) => session.user)),
+      ]),
+    '',
+    'In a second terminal:',
+    `  ID_TOKEN=$(curl -sS${extra.caFlag} '${tokenUrl}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id_token')`,
+    `  curl -sS${extra.caFlag} -X POST ${server.url} -H "Authorization: Bearer $ID_TOKEN" | python3 -m json.tool`,
+    `  curl -sS${extra.caFlag} -X POST ${server.url} -H 'Content-Type: application/json' \\`,
+    `    -d '{"client_id":"${clientIds[0]}","grant_type":"urn:ietf:params:oauth:grant-type:jwt-bearer","id_token":"'"$ID_TOKEN"'","target":"${clientIds[0]}","api_type":"aws"}' | python3 -m json.tool`,
+  ].join('\n');
 }
 
 /** Starts the local server in the given mode. `loadHandler` defaults to a fresh require of the bundle. */
@@ -118,59 +336,100 @@ export async function startLocalServer(
     const server = await startDelegationServer({ handler: loadHandler(env), allowedOrigins: args.origins, host: args.host, port: args.port });
     return {
       server,
+      sessions: [],
+      refused: [],
       banner: [
         `Delegation endpoint: ${server.url}  (deployed configuration: KMS signer, real STS in ${env.AWS_REGION})`,
         `CORS origins:        ${args.origins.join(', ')}`,
-        `Try:                 curl -s -X POST ${server.url} -H "Authorization: Bearer $ID_TOKEN"`,
+        `In a second terminal: curl -sS -X POST ${server.url} -H "Authorization: Bearer $ID_TOKEN" | python3 -m json.tool`,
       ].join('\n'),
       close: () => server.close(),
     };
   }
-  const testBed = await startTestBed({ allowedOrigins: args.origins, host: args.host, port: args.port, devTokenRoute: true, loadHandler });
-  const { server } = testBed;
-  return {
-    server,
-    testBed,
-    banner: [
-      `Delegation endpoint: ${server.url}  (test bed: nothing leaves this machine)`,
-      `CORS origins:        ${args.origins.join(', ')}`,
-      `Local OIDC issuer:   ${testBed.issuers[0].issuer} (client id ${testBed.issuers[0].audience})`,
-      `Loopback STS:        ${testBed.sts.endpoint} (role ${testBed.roleArn})`,
-      'Sign in and get credentials:',
-      `  ID_TOKEN=$(curl -s '${server.origin}/dev/token?sub=alice' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id_token')`,
-      `  curl -s -X POST ${server.url} -H "Authorization: Bearer $ID_TOKEN"`,
-      `From the browser: fetch('${server.origin}/dev/token?sub=alice') then POST ${server.url} with Authorization: Bearer <id_token>.`,
-    ].join('\n'),
-    close: () => testBed.close(),
-  };
+  const template = readTemplate(args.templateFile!);
+  // Fail before starting anything when the policy evaluator is missing.
+  loadIamSimulate();
+  const certificate = args.tls ? makeLocalTlsCertificate() : undefined;
+  const testBed = await startTestBed({
+    template,
+    functionLogicalId: args.functionLogicalId,
+    allowedOrigins: args.origins,
+    host: args.host,
+    port: args.port,
+    devTokenRoute: true,
+    s3: true,
+    tls: certificate ? { key: certificate.keyPem, cert: certificate.certificatePem } : undefined,
+    loadHandler,
+  });
+  let certificateDirectory: string | undefined;
+  try {
+    const { sessions, refused: refusedUsers } = await signInUsers(testBed, args.users, args.claims, certificate?.certificatePem);
+    const forged = await testBed.issuers[0].sign({ sub: args.users[0] }, { key: await generateForeignKey(testBed.issuers[0].keys[0].alg) });
+    const stsCallsBefore = testBed.sts.calls.length;
+    const refused = await quietly(() => post(testBed.server.url, { 'Authorization': `Bearer ${forged}`, 'Content-Type': 'application/json' }, '{}', certificate?.certificatePem));
+    const forgedStatus = `HTTP ${refused.status} ${refused.body.error}${testBed.sts.calls.length === stsCallsBefore ? ', no STS call' : ', STS WAS CALLED'}`;
+    let tls: RunningLocalServer['tls'];
+    if (certificate) {
+      certificateDirectory = mkdtempSync(join(tmpdir(), 'cdk-token-delegation-'));
+      const certificateFile = join(certificateDirectory, 'local-tls.crt');
+      writeFileSync(certificateFile, certificate.certificatePem);
+      tls = { ...certificate, certificateFile };
+    }
+    const banner = testBedBanner(testBed, sessions, args, {
+      refused: refusedUsers,
+      forgedStatus,
+      caFlag: tls ? ` --cacert ${tls.certificateFile}` : '',
+      tlsLine: tls ? `TLS certificate:     ${tls.certificateFile}  (SHA-256 ${tls.fingerprintSha256.match(/../g)!.join(':').toUpperCase()}; made at start, trust it only for this run)` : undefined,
+    });
+    return {
+      server: testBed.server,
+      testBed,
+      tls,
+      sessions,
+      refused: refusedUsers,
+      banner,
+      close: async () => {
+        await testBed.close();
+        if (certificateDirectory) rmSync(certificateDirectory, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await testBed.close();
+    if (certificateDirectory) rmSync(certificateDirectory, { recursive: true, force: true });
+    throw error;
+  }
 }
 
-/** The command: starts the server and runs until SIGINT or SIGTERM. */
-export async function main(argv: readonly string[]): Promise<number> {
+/** `cdk-token-delegation local …`: starts the server and runs until SIGINT or SIGTERM (or prints and exits with --once). */
+export async function runLocalCommand(
+  argv: readonly string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   let args: LocalServerArguments;
   try {
     args = parseServerArguments(argv);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    err.write(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
   if (args.mode === 'help') {
-    process.stdout.write(USAGE);
+    out.write(USAGE);
     return 0;
   }
+  const started = Date.now();
   const running = await startLocalServer(args);
-  process.stdout.write(`${running.banner}\nPress Ctrl+C to stop.\n`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (args.once) {
+    out.write(`${running.banner.split('\nIn a second terminal:')[0]}\nStarted and checked in ${seconds} s; stopped (--once).\n`);
+    await running.close();
+    return 0;
+  }
+  out.write(`${running.banner}\nReady in ${seconds} s. Press Ctrl+C to stop.\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await running.close();
   return 0;
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (error: unknown) => {
-    process.stderr.write(`local server failed: ${(error as Error).message}\n`);
-    process.exit(1);
-  });
 }

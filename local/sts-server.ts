@@ -112,6 +112,11 @@ export interface LoopbackSts {
   registerProvider(arn: string, metadataXml: string): RegisteredProvider;
   /** Registers (or replaces) a role. @default maxSessionDurationSeconds 3600 */
   registerRole(arn: string, trustPolicy: unknown, maxSessionDurationSeconds?: number): RegisteredRole;
+  /**
+   * The unexpired credentials issued with `accessKeyId`, for a loopback service that checks SigV4
+   * signatures (the loopback S3); kept in memory only.
+   */
+  credentials(accessKeyId: string): AssumeRoleWithSamlAnswer | undefined;
   /** Decides one call without HTTP; throws {@link StsError}. */
   assumeRoleWithSaml(parameters: AssumeRoleWithSamlParameters, requestId?: string): Promise<AssumeRoleWithSamlAnswer>;
   close(): Promise<void>;
@@ -149,6 +154,7 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
   const roles = new Map<string, RegisteredRole>();
   const issued: IssuedSession[] = [];
   const calls: StsCall[] = [];
+  const answers = new Map<string, AssumeRoleWithSamlAnswer>();
 
   function registerProvider(arn: string, metadataXml: string): RegisteredProvider {
     const match = PROVIDER_ARN.exec(arn);
@@ -245,11 +251,18 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
       durationSeconds: Math.round((expirationMs - now) / 1000),
     };
     issued.push(session);
-    return {
+    const issuedAnswer = {
       session,
       secretAccessKey: registerSecret('aws-secret-access-key', randomBytes(30).toString('base64')),
       sessionToken: registerSecret('aws-session-token', randomBytes(120).toString('base64')),
     };
+    answers.set(session.accessKeyId, issuedAnswer);
+    return issuedAnswer;
+  }
+
+  function credentials(accessKeyId: string): AssumeRoleWithSamlAnswer | undefined {
+    const found = answers.get(accessKeyId);
+    return found !== undefined && found.session.expiration.getTime() > clock().getTime() ? found : undefined;
   }
 
   const sockets = new Set<Socket>();
@@ -311,6 +324,7 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
     roles,
     registerProvider,
     registerRole,
+    credentials,
     assumeRoleWithSaml,
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setEnvironment, loadBundledHandler } from './bundled-handler';
 import { logicalIdsOfType, resolveIntrinsics, type DeploymentValues, type Template } from './cloudformation';
-import { exampleStackTemplate } from './example-template';
 import { startDelegationServer, type DelegationServer, type ProxyHandler } from './http-adapter';
 import { rolePolicies, type PolicyDocument } from './iam-decisions';
-import { startOidcIssuer, type LocalOidcIssuer } from './oidc-issuer';
+import { startOidcIssuer, type IssuerKeyAlgorithm, type LocalOidcIssuer } from './oidc-issuer';
+import { startLoopbackS3, type LoopbackS3 } from './s3-server';
 import { loadFromTemplate, startLoopbackSts, type LoadedTemplate, type LoopbackSts } from './sts-server';
+// A type-only import: the command's bundle never contains construct code.
 import type { IssuerConfig } from '../src/delegation-environment';
 
 /**
@@ -16,7 +17,9 @@ import type { IssuerConfig } from '../src/delegation-environment';
 
 /** The region every loopback run pretends to be in (the template's `AWS::Region` resolves to it). */
 export const LOOPBACK_REGION = 'us-east-1';
-const DEV_TOKEN_PATH = '/dev/token';
+export const DEV_TOKEN_PATH = '/dev/token';
+/** The algorithms the local issuer can sign with, in the template's order of preference. */
+const LOCAL_KEY_ALGORITHMS: readonly IssuerKeyAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
 export interface TestBedIssuerOptions {
   /** Namespace of the issuer's subjects; must be set (and distinct) when there are several issuers. @default '' */
@@ -26,10 +29,19 @@ export interface TestBedIssuerOptions {
 }
 
 export interface TestBedOptions {
-  /** @default the example app's template (examples/example-stack.ts) */
-  readonly template?: Template;
-  /** @default one issuer without namespace */
+  /** A synthesized stack (`cdk.out/<stack>.template.json`, or `exampleStackTemplate()` in tests). */
+  readonly template: Template;
+  /**
+   * The local issuers that replace the template's, in order.
+   * @default one per issuer of the template, with its namespace and first client id
+   */
   readonly issuers?: readonly TestBedIssuerOptions[];
+  /** Logical id of the delegation function to run when the template has several. @default the first */
+  readonly functionLogicalId?: string;
+  /** Serve the endpoint (and the dev token route) over HTTPS with this key and certificate. @default plain HTTP */
+  readonly tls?: { readonly key: string; readonly cert: string };
+  /** Also serve a loopback S3 that checks SigV4 with the issued credentials and the role policies. @default false */
+  readonly s3?: boolean;
   /** Browser origins allowed by CORS (handler and preflight). @default the template's */
   readonly allowedOrigins?: readonly string[];
   /** Loads the handler with the given `DELEGATION_*` variables. @default loadBundledHandler */
@@ -43,7 +55,13 @@ export interface TestBedOptions {
 
 export interface TestBed {
   readonly issuers: readonly LocalOidcIssuer[];
+  /** The subject claim of each local issuer (the template's `subjectClaim`), which `signIn` sets. */
+  readonly subjectClaims: readonly string[];
   readonly sts: LoopbackSts;
+  /** Present when `s3` was asked for. */
+  readonly s3?: LoopbackS3;
+  /** The template's API stage (`v1`), also served as `/<stage>/delegation`, if it has one. */
+  readonly stage?: string;
   readonly server: DelegationServer;
   readonly template: Template;
   readonly loaded: LoadedTemplate;
@@ -51,25 +69,50 @@ export interface TestBed {
   readonly handlerEnvironment: Readonly<Record<string, string | undefined>>;
   readonly allowedOrigins: readonly string[];
   readonly roleArn: string;
-  /** The role's resolved identity policies, for `s3Decision`. */
+  /** The default role's resolved identity policies, for `s3Decision`. */
   readonly rolePolicies: PolicyDocument[];
-  /** ARN of the template's bucket (the one the role's policy names). */
+  /** Every role that trusts the template's SAML provider, by ARN, with its resolved identity policies. */
+  readonly roles: ReadonlyMap<string, { readonly logicalId: string; readonly policies: PolicyDocument[] }>;
+  /** The template's buckets, as the loopback deployment names them. */
+  readonly buckets: ReadonlyArray<{ readonly name: string; readonly arn: string }>;
+  /** ARN of the template's first bucket (undefined when the template creates none). */
   readonly bucketArn: string;
-  /** An id token for `subject` from issuer `issuerIndex`. */
-  signIn(subject: string, issuerIndex?: number): Promise<string>;
+  /** An id token for `subject` from issuer `issuerIndex`, with further claims. */
+  signIn(subject: string, issuerIndex?: number, claims?: Readonly<Record<string, unknown>>): Promise<string>;
   close(): Promise<void>;
 }
 
-/** The delegation function's environment variables in a synthesized template, resolved. */
-export function handlerEnvironmentFromTemplate(template: Template, deployment: DeploymentValues = {}): Record<string, string> {
-  for (const logicalId of logicalIdsOfType(template, 'AWS::Lambda::Function')) {
+/** Logical ids of the delegation functions of a template (those whose environment has DELEGATION_ISSUERS). */
+export function delegationFunctionIds(template: Template): string[] {
+  return logicalIdsOfType(template, 'AWS::Lambda::Function').filter((logicalId) => {
     const properties = template.Resources[logicalId].Properties as { Environment?: { Variables?: Record<string, unknown> } } | undefined;
-    const variables = properties?.Environment?.Variables;
-    if (variables && 'DELEGATION_ISSUERS' in variables) {
-      return resolveIntrinsics(template, variables, deployment) as Record<string, string>;
-    }
+    return properties?.Environment?.Variables !== undefined && 'DELEGATION_ISSUERS' in properties.Environment.Variables;
+  });
+}
+
+/** The delegation function's environment variables in a synthesized template, resolved. */
+export function handlerEnvironmentFromTemplate(
+  template: Template,
+  deployment: DeploymentValues = {},
+  functionLogicalId?: string,
+): Record<string, string> {
+  const ids = delegationFunctionIds(template);
+  const logicalId = functionLogicalId ?? ids[0];
+  if (logicalId === undefined) {
+    throw new Error('The template has no delegation function (no AWS::Lambda::Function with DELEGATION_ISSUERS): is it a stack with a TokenDelegation or DelegationEndpoint?');
   }
-  throw new Error('The template has no function with DELEGATION_ISSUERS');
+  if (!ids.includes(logicalId)) {
+    throw new Error(`${logicalId} is not a delegation function of the template; these are: ${ids.join(', ')}`);
+  }
+  const properties = template.Resources[logicalId].Properties as { Environment: { Variables: Record<string, unknown> } };
+  return resolveIntrinsics(template, properties.Environment.Variables, deployment) as Record<string, string>;
+}
+
+/** The name of the template's REST API stage (the `v1` of `…/v1/delegation`), if it has one. */
+export function templateStageName(template: Template): string | undefined {
+  const [stageId] = logicalIdsOfType(template, 'AWS::ApiGateway::Stage');
+  const name = stageId === undefined ? undefined : template.Resources[stageId].Properties?.StageName;
+  return typeof name === 'string' && /^[\w-]{1,128}$/.test(name) ? name : undefined;
 }
 
 /**
@@ -84,9 +127,9 @@ export function localHandlerEnvironment(
     readonly allowedOrigins?: readonly string[];
   },
 ): Record<string, string | undefined> {
-  const [deployedIssuer] = JSON.parse(deployed.DELEGATION_ISSUERS) as IssuerConfig[];
-  const issuers: IssuerConfig[] = local.issuers.map((issuer) => ({
-    ...deployedIssuer,
+  const deployedIssuers = JSON.parse(deployed.DELEGATION_ISSUERS) as IssuerConfig[];
+  const issuers: IssuerConfig[] = local.issuers.map((issuer, index) => ({
+    ...(deployedIssuers[index] ?? deployedIssuers[0]),
     issuer: issuer.issuer,
     jwksUri: issuer.jwksUri,
     audiences: [issuer.audience],
@@ -118,18 +161,62 @@ export function loopbackAwsEnvironment(stsEndpoint: string): Record<string, stri
   };
 }
 
-function devTokenListener(issuers: readonly LocalOidcIssuer[], allowedOrigins: readonly string[]) {
+/** Claims the dev token route and `signIn` always set themselves. */
+export const RESERVED_DEV_CLAIMS: readonly string[] = ['iss', 'aud', 'exp', 'iat', 'nbf', 'sub', 'azp', 'jti', 'token_use'];
+
+/**
+ * The claims a local issuer puts into a token for `subject`, so the template's issuer settings accept it,
+ * with `extra` claims (for the template's role rules and session tags) that never replace reserved ones.
+ */
+export function devTokenClaims(
+  subject: string,
+  issuer: Pick<IssuerConfig, 'subjectClaim' | 'tokenUse'>,
+  extra: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  const reserved = Object.keys(extra).filter((name) => RESERVED_DEV_CLAIMS.includes(name) || name === issuer.subjectClaim);
+  if (reserved.length > 0) throw new Error(`These claims are set by the local issuer itself: ${reserved.join(', ')}`);
+  return {
+    ...extra,
+    sub: subject,
+    [issuer.subjectClaim]: subject,
+    ...(issuer.tokenUse === undefined ? {} : { token_use: issuer.tokenUse }),
+  };
+}
+
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function devTokenListener(issuers: readonly LocalOidcIssuer[], configs: readonly IssuerConfig[], allowedOrigins: readonly string[]) {
   return (request: IncomingMessage, response: ServerResponse): void => {
     const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
     const origin = request.headers.origin;
     const cors: Record<string, string> = origin !== undefined && allowedOrigins.includes(origin) ? { 'Access-Control-Allow-Origin': origin, 'Vary': 'Origin' } : {};
     const subject = query.get('sub') ?? '';
-    const issuer = issuers[Number(query.get('issuer') ?? '0')];
+    const index = Number(query.get('issuer') ?? '0');
+    const issuer = issuers[index];
+    const refuse = (error: string) => response.writeHead(400, { 'Content-Type': 'application/json', ...cors }).end(JSON.stringify({ error }));
     if (subject.length === 0 || subject.length > 256 || issuer === undefined) {
-      response.writeHead(400, { 'Content-Type': 'application/json', ...cors }).end(JSON.stringify({ error: 'give ?sub=<user id>[&issuer=<index>]' }));
+      refuse('give ?sub=<user id>[&issuer=<index>][&<claim>=<value>…]');
       return;
     }
-    issuer.sign({ sub: subject }).then((token) => {
+    // Any other parameter is a claim (a JSON array or object value is parsed), for role rules and session tags.
+    const extra: Record<string, unknown> = {};
+    for (const [name, value] of query) {
+      if (name !== 'sub' && name !== 'issuer') extra[name] = /^[[{]/.test(value) ? parseJsonOr(value) : value;
+    }
+    let claims: Record<string, unknown>;
+    try {
+      claims = devTokenClaims(subject, configs[index], extra);
+    } catch (error) {
+      refuse((error as Error).message);
+      return;
+    }
+    issuer.sign(claims).then((token) => {
       response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...cors })
         .end(JSON.stringify({ id_token: token, issuer: issuer.issuer }));
     }, () => response.writeHead(500).end());
@@ -137,24 +224,30 @@ function devTokenListener(issuers: readonly LocalOidcIssuer[], allowedOrigins: r
 }
 
 /** Starts issuers, loopback STS, handler and HTTP adapter; `close()` stops them and restores process.env. */
-export async function startTestBed(options: TestBedOptions = {}): Promise<TestBed> {
-  const template = options.template ?? exampleStackTemplate();
-  const issuerOptions = options.issuers ?? [{}];
+export async function startTestBed(options: TestBedOptions): Promise<TestBed> {
+  const { template } = options;
   const closers: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
   try {
-    const issuers: LocalOidcIssuer[] = [];
-    for (const issuer of issuerOptions) {
-      const started = await startOidcIssuer({ audience: issuer.audience ?? 'local-client' });
-      closers.push(() => started.close());
-      issuers.push(started);
-    }
     const sts = await startLoopbackSts();
     closers.push(() => sts.close());
     const loaded = await loadFromTemplate(sts, template);
-    const deployed = handlerEnvironmentFromTemplate(template, loaded.deployment);
+    const deployed = handlerEnvironmentFromTemplate(template, loaded.deployment, options.functionLogicalId);
+    const templateIssuers = JSON.parse(deployed.DELEGATION_ISSUERS) as IssuerConfig[];
+    const issuerOptions: readonly TestBedIssuerOptions[] = options.issuers
+      ?? templateIssuers.map((issuer) => ({ namespace: issuer.namespace, audience: issuer.audiences[0] }));
+    const issuers: LocalOidcIssuer[] = [];
+    const issuerConfigs: IssuerConfig[] = [];
+    for (const [index, issuer] of issuerOptions.entries()) {
+      const config = templateIssuers[index] ?? templateIssuers[0];
+      const algorithm = config.algorithms.find((alg) => LOCAL_KEY_ALGORITHMS.includes(alg as IssuerKeyAlgorithm)) as IssuerKeyAlgorithm | undefined;
+      const started = await startOidcIssuer({ audience: issuer.audience ?? 'local-client', keyAlgorithms: [algorithm ?? 'RS256'] });
+      closers.push(() => started.close());
+      issuers.push(started);
+      issuerConfigs.push(config);
+    }
     const allowedOrigins = options.allowedOrigins ?? (JSON.parse(deployed.DELEGATION_ALLOWED_ORIGINS ?? '[]') as string[]);
     const handlerEnvironment = localHandlerEnvironment(deployed, {
       issuers: issuers.map((issuer, index) => ({ issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: issuer.audience, namespace: issuerOptions[index].namespace ?? '' })),
@@ -163,29 +256,53 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
     });
     closers.push(setEnvironment(loopbackAwsEnvironment(sts.endpoint)));
     const handler = (options.loadHandler ?? loadBundledHandler)(handlerEnvironment);
+    const stage = templateStageName(template);
     const server = await startDelegationServer({
       handler,
       allowedOrigins,
       host: options.host,
       port: options.port,
-      extraRoutes: options.devTokenRoute ? { [DEV_TOKEN_PATH]: devTokenListener(issuers, allowedOrigins) } : undefined,
+      stagePath: stage,
+      tls: options.tls,
+      extraRoutes: options.devTokenRoute ? { [DEV_TOKEN_PATH]: devTokenListener(issuers, issuerConfigs, allowedOrigins) } : undefined,
     });
     closers.push(() => server.close());
 
     const role = loaded.roles[0];
-    const [bucketLogicalId] = logicalIdsOfType(template, 'AWS::S3::Bucket');
+    if (role === undefined) {
+      throw new Error('The template has no IAM role that trusts its SAML provider');
+    }
+    const roles = new Map(loaded.roles.map((entry) => [
+      entry.arn,
+      { logicalId: entry.logicalId, policies: rolePolicies(template, entry.logicalId) },
+    ]));
+    const bucketIds = logicalIdsOfType(template, 'AWS::S3::Bucket');
+    const buckets = bucketIds.map((logicalId) => ({
+      name: resolveIntrinsics(template, { Ref: logicalId }, loaded.deployment) as string,
+      arn: resolveIntrinsics(template, { 'Fn::GetAtt': [logicalId, 'Arn'] }, loaded.deployment) as string,
+    }));
+    let s3: LoopbackS3 | undefined;
+    if (options.s3) {
+      s3 = await startLoopbackS3({ sts, roles, buckets: buckets.map((bucket) => bucket.name), allowedOrigins, host: options.host });
+      closers.push(() => s3!.close());
+    }
     return {
       issuers,
+      subjectClaims: issuerConfigs.map((config) => config.subjectClaim),
       sts,
+      s3,
+      stage,
       server,
       template,
       loaded,
       handlerEnvironment,
       allowedOrigins,
       roleArn: role.arn,
-      rolePolicies: rolePolicies(template, role.logicalId),
-      bucketArn: resolveIntrinsics(template, { 'Fn::GetAtt': [bucketLogicalId, 'Arn'] }) as string,
-      signIn: (subject, issuerIndex = 0) => issuers[issuerIndex].sign({ sub: subject }),
+      rolePolicies: roles.get(role.arn)!.policies,
+      roles,
+      buckets,
+      bucketArn: buckets[0]?.arn as string,
+      signIn: (subject, issuerIndex = 0, claims = {}) => issuers[issuerIndex].sign(devTokenClaims(subject, issuerConfigs[issuerIndex], claims)),
       close,
     };
   } catch (error) {

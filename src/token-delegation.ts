@@ -8,8 +8,8 @@ import { DelegationIdentityProvider } from './delegation-identity-provider';
 import { DelegationRole, UserPrefixAccess } from './delegation-role';
 import { JwtIssuer } from './jwt-issuer';
 import { SigningCertificateProvider } from './private/signing-certificate-provider';
-import { SessionTag } from './session-tag';
 import { validateUserPrefix } from './private/user-prefix';
+import { SessionTag } from './session-tag';
 
 /** Properties of a {@link TokenDelegation}. */
 export interface TokenDelegationProps {

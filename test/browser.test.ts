@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ProxyHandler } from '../local/http-adapter';
-import { startLocalServer, type RunningLocalServer } from '../local/server';
+import { parseServerArguments, startLocalServer, type RunningLocalServer } from '../local/server';
+import { exampleTemplateFile } from './support/example-template-file';
 import { loadBundledHandler } from './support/handler-harness';
 
 /**
@@ -79,7 +80,7 @@ function fetchCredentialsInPage(page: Page, endpoint: string, idToken: string): 
 beforeAll(async () => {
   ({ server: allowedPage, origin: allowedOrigin } = await pageServer());
   ({ server: otherPage, origin: otherOrigin } = await pageServer());
-  local = await startLocalServer({ mode: 'testbed', host: '127.0.0.1', port: 0, origins: [allowedOrigin] }, (env) => collectingLogs(loadBundledHandler(env)));
+  local = await startLocalServer({ ...parseServerArguments(['--template', exampleTemplateFile(), '--port', '0', '--origin', allowedOrigin]) }, (env) => collectingLogs(loadBundledHandler(env)));
   // Chromium may take long to start on a busy machine: these limits only catch a hang.
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 120_000 });
 }, 180_000);

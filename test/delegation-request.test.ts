@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { hasDuplicateTopLevelKey, parseDelegationRequest } from '../lambda/delegation/request';
+import { REFRESH_TOKEN_REFUSAL, hasDuplicateTopLevelKey, parseDelegationRequest } from '../lambda/delegation/request';
 import { DelegationError } from '../lambda/delegation/types';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -110,8 +110,26 @@ describe('Auth0 legacy body', () => {
   });
 
   test('names an unknown field in the description only when the name is plain letters', () => {
-    expect(failureOf(jsonEvent(legacyFields({ refresh_token: 'x' }))).description).toBe('Unknown field "refresh_token"');
+    expect(failureOf(jsonEvent(legacyFields({ durationSeconds: 900 }))).description).toBe('Unknown field "durationSeconds"');
     expect(failureOf(jsonEvent(legacyFields({ eyJhbGciOiJSUzI1NiJ9: 'x' }))).description).toBe('Unknown field (name not shown)');
+  });
+
+  test('a refresh token gets a sentence that says to send a fresh id_token instead, in every form, before any other field is named', () => {
+    const REFRESH = 'v1.refresh-token-value';
+    // What auth0.js v7's refreshToken() posts: no id_token, api_type auth0, scope passthrough.
+    const refresh = new URLSearchParams({ grant_type: GRANT_TYPE, client_id: 'client-1', target: 'client-1', api_type: 'auth0', refresh_token: REFRESH, scope: 'passthrough' });
+    const refusals = [
+      failureOf(formEvent(refresh.toString())),
+      failureOf(jsonEvent(legacyFields({ refresh_token: REFRESH }))),
+      failureOf(jsonEvent({ scope: 'passthrough', ...legacyFields({ id_token: undefined, refresh_token: REFRESH }) })),
+      failureOf(bearerEvent({ refresh_token: REFRESH })),
+    ];
+    for (const failure of refusals) {
+      expect([failure.status, failure.code, failure.reason]).toEqual([400, 'invalid_request', 'unknown_field']);
+      expect(failure.description).toBe(REFRESH_TOKEN_REFUSAL);
+      expect(failure.description).not.toContain(REFRESH);
+    }
+    expect(REFRESH_TOKEN_REFUSAL).toMatch(/id_token/);
   });
 
   test('refuses a JSON body that repeats id_token, even with equal values', () => {

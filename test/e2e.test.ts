@@ -1,3 +1,4 @@
+import { exampleStackTemplate } from '../local/example-template';
 import { s3Decision, type Decision } from '../local/iam-decisions';
 import { startTestBed, type TestBed } from '../local/test-bed';
 import { loadBundledHandler } from './support/handler-harness';
@@ -67,7 +68,7 @@ describe('one issuer', () => {
   let bed: TestBed;
 
   beforeAll(async () => {
-    bed = await startTestBed({ loadHandler: loadBundledHandler, allowedOrigins: [APP_ORIGIN] });
+    bed = await startTestBed({ template: exampleStackTemplate(), loadHandler: loadBundledHandler, allowedOrigins: [APP_ORIGIN] });
   });
 
   afterAll(async () => {
@@ -191,7 +192,7 @@ describe('two issuers with namespaces', () => {
   let bed: TestBed;
 
   beforeAll(async () => {
-    bed = await startTestBed({ loadHandler: loadBundledHandler, issuers: [{ namespace: 'idp-a' }, { namespace: 'idp-b' }] });
+    bed = await startTestBed({ template: exampleStackTemplate(), loadHandler: loadBundledHandler, issuers: [{ namespace: 'idp-a' }, { namespace: 'idp-b' }] });
   });
 
   afterAll(async () => {

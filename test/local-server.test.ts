@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { startDelegationServer, type DelegationServer, type ProxyHandler } from '../local/http-adapter';
-import { DEFAULT_LOCAL_ORIGINS, DEFAULT_PORT, deployedHandlerEnvironment, parseServerArguments } from '../local/server';
+import { DEFAULT_LOCAL_ORIGINS, DEFAULT_PORT, DEFAULT_USERS, deployedHandlerEnvironment, parseServerArguments } from '../local/server';
 
 describe('the API Gateway HTTP adapter', () => {
   let server: DelegationServer;
@@ -150,18 +150,44 @@ describe('the API Gateway HTTP adapter', () => {
 });
 
 describe('the local server command line', () => {
-  test('defaults to the test bed on 127.0.0.1 with the usual localhost dev origins', () => {
-    expect(parseServerArguments([])).toEqual({ mode: 'testbed', port: DEFAULT_PORT, host: '127.0.0.1', origins: DEFAULT_LOCAL_ORIGINS, envFile: undefined });
+  test('serves a template on 127.0.0.1 with the usual localhost dev origins and signs alice and bob in', () => {
+    expect(parseServerArguments(['--template', 'cdk.out/App.template.json'])).toEqual({
+      mode: 'testbed',
+      port: DEFAULT_PORT,
+      host: '127.0.0.1',
+      origins: DEFAULT_LOCAL_ORIGINS,
+      envFile: undefined,
+      templateFile: 'cdk.out/App.template.json',
+      functionLogicalId: undefined,
+      users: DEFAULT_USERS,
+      tls: false,
+      once: false,
+      claims: {},
+    });
+    expect(DEFAULT_USERS).toEqual(['alice', 'bob']);
+  });
+
+  test('takes users, TLS, --once and a function id', () => {
+    expect(parseServerArguments(['--template', 't.json', '--user', 'carol', '--user', 'auth0|dave', '--user', 'carol', '--tls', '--once', '--function', 'Fn1']))
+      .toMatchObject({ users: ['carol', 'auth0|dave'], tls: true, once: true, functionLogicalId: 'Fn1' });
   });
 
   test('takes an env file, a port and exact origins', () => {
     expect(parseServerArguments(['--deployed', 'stack.env', '--port', '9000', '--origin', 'http://localhost:4000', '--origin', 'http://127.0.0.1:4000']))
-      .toEqual({ mode: 'deployed', port: 9000, host: '127.0.0.1', origins: ['http://localhost:4000', 'http://127.0.0.1:4000'], envFile: 'stack.env' });
+      .toMatchObject({ mode: 'deployed', port: 9000, host: '127.0.0.1', origins: ['http://localhost:4000', 'http://127.0.0.1:4000'], envFile: 'stack.env' });
+  });
+
+  test('--help wins over a missing template', () => {
+    expect(parseServerArguments(['--help']).mode).toBe('help');
   });
 
   test.each([
-    [['--origin', 'http://localhost:4000/'], /exact origin/],
-    [['--port', '70000'], /--port/],
+    [[], /--template cdk.out/],
+    [['--template', 't.json', '--origin', 'http://localhost:4000/'], /exact origin/],
+    [['--template', 't.json', '--port', '70000'], /--port/],
+    [['--template', 't.json', '--user', 'a/b'], /--user must be/],
+    [['--template', 't.json', '--user', ''], /--user must be/],
+    [['--template', 't.json', '--deployed', 'x.env'], /exclude each other/],
     [['--stack', 'MyStack'], /client-cloudformation/],
     [['--deployed'], /needs a value/],
     [['--verbose'], /Unknown argument/],

@@ -168,7 +168,16 @@ function parseBody(body: string, kind: BodyKind): BodyFields {
   return { kind, values };
 }
 
+/** What auth0.js v7's `refreshToken` (and `getDelegationToken` with a refresh token) sends instead of an id token. */
+export const REFRESH_TOKEN_REFUSAL = 'refresh_token is not accepted: this endpoint exchanges only an id_token. '
+  + 'Get a fresh id_token from your identity provider (for example by silent authentication) and send it as id_token '
+  + 'or as Authorization: Bearer';
+
 function refuseUnknownFields(values: Readonly<Record<string, unknown>>, allowed: readonly string[]): void {
+  // Named before any other unknown field, so a refresh-token request always gets the sentence that says what to send.
+  if ('refresh_token' in values && !allowed.includes('refresh_token')) {
+    throw badRequest(REFRESH_TOKEN_REFUSAL, 'unknown_field');
+  }
   for (const name of Object.keys(values)) {
     if (!allowed.includes(name)) {
       throw badRequest(SAFE_FIELD_NAME.test(name) ? `Unknown field "${name}"` : 'Unknown field (name not shown)', 'unknown_field');
