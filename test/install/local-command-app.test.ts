@@ -10,7 +10,7 @@ import { join } from 'node:path';
  * the app's own aws-cdk-lib, constructs and iam-simulate are this repository's, linked in.
  */
 
-const REPO = join(__dirname, '..');
+const REPO = join(__dirname, '..', '..');
 const NPM_QUIET = ['--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'];
 let app: string;
 let work: string;
