@@ -61,9 +61,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'esbuild@^0.25.0',
     '@types/aws-lambda@^8.10.145',
     '@cloud-copilot/iam-simulate@^0.1.173',
+    // The library's acknowledgements are tested under cdk-nag 2 here and under cdk-nag 3 in a tree of
+    // its own (test:cdk-nag-v3).
     'cdk-nag@^2.37.0',
-    // The library's acknowledgements are tested under both cdk-nag 2 and cdk-nag 3.
-    'cdk-nag-v3@npm:cdk-nag@^3.0.2',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.0',
     'aws-cdk@^2.1100.0',
@@ -106,7 +106,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 120_000,
       // test/install/ packs the library and installs it into a new app: run alone by test:install,
       // since it re-bundles the handlers that the other tests load.
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/install/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/install/', '<rootDir>/test/cdk-nag-v3/'],
       // The secret scan: every test's and child process's output is captured, and after the run no
       // id token, SAML response or credential the test bed minted may appear in it.
       globalSetup: '<rootDir>/test/support/secret-scan-global-setup.ts',
@@ -132,9 +132,10 @@ for (const pattern of ['/lambda/', '/local/', '/examples/', '/scripts/', '/docs/
 }
 
 // Develop and test against a newer aws-cdk-lib than the peer minimum: cdk-nag 3 needs >= 2.257 (its
-// Validations API), and integ-tests-alpha 2.245.0-alpha.0 accepts ^2.245.0. The code feature-detects
-// what is newer than the peer minimum, so users keep needing 2.245 only.
-project.deps.addDependency('aws-cdk-lib@2.276.0', DependencyType.BUILD);
+// Validations API), and integ-tests-alpha 2.245.0-alpha.0 accepts ^2.245.0. 2.257 is also the newest
+// whose cloud assembly (schema 53) the newest integ-runner (2.197.x) can read; from 2.260 on it is 54+.
+// The code feature-detects what is newer than the peer minimum, so users keep needing 2.245 only.
+project.deps.addDependency('aws-cdk-lib@2.257.0', DependencyType.BUILD);
 project.deps.addDependency('constructs@10.5.1', DependencyType.BUILD);
 
 // iam-simulate (AGPL) decides the loopback STS's trust policies and the local command's table. It is
@@ -304,8 +305,18 @@ project.addTask('test:install', {
   exec: 'jest --ci test/install --testPathIgnorePatterns /node_modules/',
 });
 
+// cdk-nag 3 with the aws-cdk-lib it needs, in a tree of its own (scripts/cdk-nag-v3-tree.sh): the
+// repository's tree keeps an aws-cdk-lib whose cloud assembly the newest integ-runner can read.
+project.addTask('test:cdk-nag-v3', {
+  description: 'Check the library\'s acknowledgements under cdk-nag 3 (installs it into .tools/cdk-nag-v3)',
+  steps: [
+    { exec: 'scripts/cdk-nag-v3-tree.sh' },
+    { exec: 'jest --ci --config test/cdk-nag-v3/jest.config.js' },
+  ],
+});
+
 // The whole test suite, as the README and CI run it: build (bundle, type-check, jsii, API.md, unit,
-// conformance and integ-snapshot tests, npm package), the handler tests on Node.js 24, the install
+// conformance and integ-snapshot tests, npm package), the handler tests on Node.js 24, cdk-nag 3, the install
 // test, the other four languages' sources, the example synthesis, and a check that the committed
 // API.md is the generated one.
 project.addTask('test:all', {
@@ -314,6 +325,7 @@ project.addTask('test:all', {
   steps: [
     { spawn: 'build' },
     { spawn: 'test:node24' },
+    { spawn: 'test:cdk-nag-v3' },
     { spawn: 'test:install' },
     { spawn: 'rosetta:check' },
     { spawn: 'package:code-only' },

@@ -311,7 +311,8 @@ export class DelegationEndpoint extends Construct {
     const validator = this.api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true });
     const jsonBody = this.api.addModel('DelegationRequest', {
       contentType: 'application/json',
-      schema: delegationRequestSchema(),
+      // The same values as aws-cdk-lib's JsonSchemaType and JsonSchemaVersion, written import-free (see request-schema.ts).
+      schema: delegationRequestSchema() as apigateway.JsonSchema,
     });
     const delegation = this.api.root.addResource('delegation');
     const post = delegation.addMethod('POST', new apigateway.LambdaIntegration(this.handler), {

@@ -71,7 +71,7 @@ function acknowledgeForValidations(resource: CfnResource, findings: AcceptedFind
     }
   }
   if (exact.length > 0) {
-    validations.of(resource).acknowledge(...exact);
+    acknowledgeEach(validations, resource, exact);
   }
   if (patterns.length > 0) {
     // The finding ids name logical ids and resolved ARNs: known only once the tree is complete, which
@@ -82,11 +82,27 @@ function acknowledgeForValidations(resource: CfnResource, findings: AcceptedFind
           .filter((candidate) => pattern.test(candidate))
           .map((candidate) => ({ id: `${id}[${candidate}]`, reason })));
         if (acknowledged.length > 0) {
-          validations.of(resource).acknowledge(...acknowledged);
+          acknowledgeEach(validations, resource, acknowledged);
         }
         return [];
       },
     });
+  }
+}
+
+/**
+ * Acknowledges each id on its own. aws-cdk-lib before 2.262.1 refuses ids holding '::' (its prefix
+ * separator), which granular findings such as `AwsSolutions-IAM4[Policy::arn:…]` do; there cdk-nag 3
+ * cannot match such a finding at all, so skipping it loses nothing, while refusing would fail the
+ * user's synthesis.
+ */
+function acknowledgeEach(validations: ValidationsApi, resource: CfnResource, rules: Array<{ id: string; reason: string }>): void {
+  for (const rule of rules) {
+    try {
+      validations.of(resource).acknowledge(rule);
+    } catch (error) {
+      if (!rule.id.includes('::')) throw error;
+    }
   }
 }
 

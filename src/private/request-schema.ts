@@ -1,5 +1,20 @@
-import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { MAX_ID_TOKEN_CHARS } from '../delegation-environment';
+
+/**
+ * The JSON Schema (draft 4) subset the request model uses, written without aws-cdk-lib so that the
+ * loopback HTTP adapter (and the local command bundled from it) can apply the very same model.
+ * Its values are those of aws-cdk-lib's `JsonSchemaType` and `JsonSchemaVersion`.
+ */
+export interface RequestSchema {
+  readonly schema?: 'http://json-schema.org/draft-04/schema#';
+  readonly title?: string;
+  readonly type: 'object' | 'string' | 'integer';
+  readonly additionalProperties?: boolean;
+  readonly properties?: Readonly<Record<string, RequestSchema>>;
+  readonly maxLength?: number;
+  readonly minimum?: number;
+  readonly maximum?: number;
+}
 
 /** Session durations STS allows: 15 minutes to 12 hours. */
 export const MIN_SESSION_SECONDS = 900;
@@ -10,12 +25,12 @@ export const MAX_SESSION_SECONDS = 43_200;
  * The handler checks the same rules strictly; this refuses obvious garbage before it costs a Lambda call.
  * The id_token's limit is the handler's, for every way a token arrives.
  */
-export function delegationRequestSchema(): apigateway.JsonSchema {
-  const text = (maxLength: number): apigateway.JsonSchema => ({ type: apigateway.JsonSchemaType.STRING, maxLength });
+export function delegationRequestSchema(): RequestSchema {
+  const text = (maxLength: number): RequestSchema => ({ type: 'string', maxLength });
   return {
-    schema: apigateway.JsonSchemaVersion.DRAFT4,
+    schema: 'http://json-schema.org/draft-04/schema#',
     title: 'DelegationRequest',
-    type: apigateway.JsonSchemaType.OBJECT,
+    type: 'object',
     additionalProperties: false,
     properties: {
       client_id: text(256),
@@ -26,7 +41,7 @@ export function delegationRequestSchema(): apigateway.JsonSchema {
       scope: text(1024),
       role: text(2048),
       principal: text(2048),
-      durationSeconds: { type: apigateway.JsonSchemaType.INTEGER, minimum: MIN_SESSION_SECONDS, maximum: MAX_SESSION_SECONDS },
+      durationSeconds: { type: 'integer', minimum: MIN_SESSION_SECONDS, maximum: MAX_SESSION_SECONDS },
     },
   };
 }

@@ -1,8 +1,8 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag-v3';
-import { ExampleStack } from '../examples/example-stack';
-import { TokenDelegation } from '../src';
-import { auth0Issuer } from './support/stacks';
+import { ExampleStack } from '../../examples/example-stack';
+import { TokenDelegation } from '../../src';
+import { auth0Issuer } from '../support/stacks';
 
 /**
  * cdk-nag 3 (aws-cdk-lib's Validations plugins) reads acknowledgements made with Validations.of().acknowledge()
