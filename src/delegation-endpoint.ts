@@ -6,8 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { DelegationEnv, RoleConfig, SignerKind } from './delegation-environment';
-import { DelegationIdentityProvider } from './delegation-identity-provider';
+import { DelegationEnv, DelegationMetric, RoleConfig, SignerKind } from './delegation-environment';
+import { DelegationIdentityProvider, IDelegationIdentityProvider } from './delegation-identity-provider';
+import { DelegationOutcome } from './delegation-outcome';
 import { JwtIssuer } from './jwt-issuer';
 import { bundledFunction } from './private/bundled-function';
 import { editableClaimWarnings } from './private/editable-claims';
@@ -22,29 +23,18 @@ import { RoleRule } from './role-rule';
 import { SamlAttribute } from './saml-attribute';
 import { SessionTag } from './session-tag';
 
-/** Properties of a {@link DelegationEndpoint}. */
-export interface DelegationEndpointProps {
-  /** The identity provider that signs the assertions (its key) and that the roles trust. */
-  readonly identityProvider: DelegationIdentityProvider;
-  /** OpenID Connect issuers whose id tokens are accepted. At least one. */
-  readonly issuers: JwtIssuer[];
+/**
+ * Settings of a {@link DelegationEndpoint} that do not depend on the identity provider, issuers and
+ * roles: what {@link TokenDelegation} takes as `endpoint`.
+ */
+export interface DelegationEndpointOptions {
   /**
-   * Role a user gets when no {@link RoleRule} matches. It must trust the identity provider
-   * (see {@link DelegationRole}).
-   * @default - none: a request succeeds only when a role rule matches
+   * A fixed name for the handler's role, so that the signing key's policy can name it: needed when
+   * the identity provider is imported (allow the role with `allowSigningBy` in the app that made it).
+   * @default - generated; a fixed name is chosen by itself when the identity provider is in another
+   * stack of this app
    */
-  readonly defaultRole?: iam.IRole;
-  /**
-   * Claim-based rules that make further roles available, evaluated in order.
-   * @default - none
-   */
-  readonly roleRules?: RoleRule[];
-  /**
-   * Roles a client may ask for by ARN (Auth0's `role` field). A requested role is honoured only when
-   * it is listed here and the user's claims make it available (default role or a matching rule).
-   * @default - none: clients cannot choose a role
-   */
-  readonly clientSelectableRoles?: iam.IRole[];
+  readonly handlerRoleName?: string;
   /**
    * Session tags taken from claims.
    * @default - none
@@ -57,24 +47,12 @@ export interface DelegationEndpointProps {
    */
   readonly samlAttributes?: SamlAttribute[];
   /**
-   * Length of the sessions handed out; clients may only ask for less. Between 15 minutes and 12 hours,
-   * and no longer than the roles' maximum session duration.
-   * @default Duration.hours(1)
-   */
-  readonly sessionDuration?: Duration;
-  /**
    * Whether a session ends when the id token it was exchanged for expires (`exp`), instead of lasting
    * the full `sessionDuration`. STS issues nothing shorter than 15 minutes, so credentials may still
    * outlive the token by up to 15 minutes.
    * @default false
    */
   readonly limitSessionToTokenLifetime?: boolean;
-  /**
-   * Browser origins allowed to call the endpoint (CORS), e.g. `https://app.example.com`. Exact
-   * `scheme://host[:port]` values; `*` is refused.
-   * @default - none: no CORS headers, the endpoint serves non-browser clients only
-   */
-  readonly allowedOrigins?: string[];
   /**
    * Steady-state requests per second allowed by the stage.
    * @default 50
@@ -141,6 +119,46 @@ export interface DelegationEndpointProps {
   readonly stageName?: string;
 }
 
+/** Properties of a {@link DelegationEndpoint}. */
+export interface DelegationEndpointProps extends DelegationEndpointOptions {
+  /**
+   * The identity provider that signs the assertions (its key) and that the roles trust: one created
+   * in this app, or one imported with {@link DelegationIdentityProvider.fromAttributes}.
+   */
+  readonly identityProvider: IDelegationIdentityProvider;
+  /** OpenID Connect issuers whose id tokens are accepted. At least one. */
+  readonly issuers: JwtIssuer[];
+  /**
+   * Role a user gets when no {@link RoleRule} matches. It must trust the identity provider
+   * (see {@link DelegationRole}).
+   * @default - none: a request succeeds only when a role rule matches
+   */
+  readonly defaultRole?: iam.IRole;
+  /**
+   * Claim-based rules that make further roles available, evaluated in order.
+   * @default - none
+   */
+  readonly roleRules?: RoleRule[];
+  /**
+   * Roles a client may ask for by ARN (Auth0's `role` field). A requested role is honoured only when
+   * it is listed here and the user's claims make it available (default role or a matching rule).
+   * @default - none: clients cannot choose a role
+   */
+  readonly clientSelectableRoles?: iam.IRole[];
+  /**
+   * Length of the sessions handed out; clients may only ask for less. Between 15 minutes and 12 hours,
+   * and no longer than the roles' maximum session duration.
+   * @default Duration.hours(1)
+   */
+  readonly sessionDuration?: Duration;
+  /**
+   * Browser origins allowed to call the endpoint (CORS), e.g. `https://app.example.com`. Exact
+   * `scheme://host[:port]` values; `*` is refused.
+   * @default - none: no CORS headers, the endpoint serves non-browser clients only
+   */
+  readonly allowedOrigins?: string[];
+}
+
 // https origins, and plain http only for local development hosts (the handler applies the same rule).
 const ORIGIN = /^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d{1,5})?$/;
 /** IAM's default MaxSessionDuration of a role. */
@@ -179,7 +197,9 @@ export class DelegationEndpoint extends Construct {
   constructor(scope: Construct, id: string, props: DelegationEndpointProps) {
     super(scope, id);
     const issuers = issuerConfigs(props.issuers);
-    props.identityProvider._bindIssuers(this, props.issuers);
+    if (props.identityProvider instanceof DelegationIdentityProvider) {
+      props.identityProvider._bindIssuers(this, props.issuers);
+    }
     const roleRules = roleRuleConfigs(props.roleRules ?? [], props.issuers);
     const sessionTags = sessionTagConfigs(props.sessionTags ?? [], props.issuers);
     const samlAttributes = samlAttributeConfigs(props.samlAttributes ?? [], props.issuers);
@@ -237,9 +257,9 @@ export class DelegationEndpoint extends Construct {
 
     // The key policy of the identity provider's key names this role; from another stack it can only
     // do so by a fixed name (a reference would make each stack depend on the other).
-    const handlerRoleName = Stack.of(props.identityProvider) === stack
+    const handlerRoleName = props.handlerRoleName ?? (Stack.of(props.identityProvider) === stack
       ? undefined
-      : Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+      : Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }));
     const environment: Record<string, string> = {
       [DelegationEnv.ISSUERS]: stack.toJsonString(issuers),
       [DelegationEnv.SAML_ENTITY_ID]: props.identityProvider.entityId,
@@ -370,12 +390,12 @@ export class DelegationEndpoint extends Construct {
     }
   }
 
-  /** Number of delegation requests by outcome (`issued`, `invalid_token`, …), from the handler's metrics. */
-  public metricOutcome(outcome: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  /** Number of delegation requests with `outcome`, from the handler's metric (statistic Sum). */
+  public metricOutcome(outcome: DelegationOutcome, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
-      namespace: 'TokenDelegation',
-      metricName: 'Requests',
-      dimensionsMap: { Outcome: outcome },
+      namespace: DelegationMetric.DEFAULT_NAMESPACE,
+      metricName: DelegationMetric.NAME,
+      dimensionsMap: { [DelegationMetric.DIMENSION]: outcome },
       statistic: 'Sum',
       ...options,
     });

@@ -165,3 +165,11 @@ export interface SamlAttributeConfig {
   /** When true, a missing claim refuses the request; when false, the attribute is left out. */
   readonly required: boolean;
 }
+
+/** The handler's per-outcome metric (embedded metric format), read by `DelegationEndpoint.metricOutcome`. */
+export const DelegationMetric = {
+  /** Namespace unless `DELEGATION_METRICS_NAMESPACE` names another. */
+  DEFAULT_NAMESPACE: 'TokenDelegation',
+  NAME: 'Requests',
+  DIMENSION: 'Outcome',
+} as const;

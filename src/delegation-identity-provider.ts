@@ -1,7 +1,7 @@
 import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { JwtIssuer } from './jwt-issuer';
 import { BoundIssuer, checkNamespaces } from './private/handler-config';
 import { awsSamlAudienceFor, DEFAULT_SAML_RECIPIENT } from './private/saml-constants';
@@ -10,6 +10,50 @@ import { partitionSamlEndpoints } from './private/saml-partition';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
 import { assertSigningKeySpec } from './private/signing-key';
 
+
+/**
+ * A SAML identity provider for AWS whose assertions the delegation endpoint signs: one created here
+ * ({@link DelegationIdentityProvider}) or one imported by its attributes.
+ */
+export interface IDelegationIdentityProvider extends IConstruct {
+  /** The key that signs assertions. */
+  readonly signingKey: kms.IKey;
+  /** The IAM SAML provider. */
+  readonly samlProvider: iam.ISamlProvider;
+  /** The entityID: Issuer of every assertion and `SAML:iss`. */
+  readonly entityId: string;
+  /** The Recipient of every assertion and `SAML:aud`. */
+  readonly recipient: string;
+  /** The Audience values of every assertion. */
+  readonly audiences: string[];
+  /** The signing key's certificate (base64 DER), sent in every signature's `ds:KeyInfo`. */
+  readonly signingCertificate: string;
+  /**
+   * The principal for the trust policy of roles this provider may hand out: `sts:AssumeRoleWithSAML`,
+   * `sts:TagSession` and `sts:SetSourceIdentity` for the SAML provider, on condition that `SAML:aud`
+   * is the Recipient and `SAML:iss` the entityID.
+   */
+  assumeRolePrincipal(): iam.IPrincipal;
+  /** Lets `grantee`, a role, sign with the signing key (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256 only). */
+  grantSign(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** Attributes of a {@link DelegationIdentityProvider} made elsewhere (another app, or by hand), to import it. */
+export interface DelegationIdentityProviderAttributes {
+  /** ARN of the IAM SAML provider. */
+  readonly samlProviderArn: string;
+  /** The provider's entityID (the `entityID` of its metadata). */
+  readonly entityId: string;
+  /** ARN of the KMS key that signs (its certificate is in the provider's metadata). */
+  readonly signingKeyArn: string;
+  /** The signing key's certificate, base64 DER on one line (the `X509Certificate` text of the metadata). */
+  readonly signingCertificate: string;
+  /**
+   * The Recipient the roles trust as `SAML:aud`.
+   * @default - the global sign-in endpoint of the stack's partition
+   */
+  readonly recipient?: string;
+}
 
 /** Properties of a {@link DelegationIdentityProvider}. */
 export interface DelegationIdentityProviderProps {
@@ -102,7 +146,18 @@ const RECIPIENT = /^https:\/\/([a-z0-9-]+\.)?signin\.(aws\.amazon\.com|amazonaws
  * and signed by KMS, the IdP metadata, and the IAM SAML provider that trusts it. Roles trust it
  * through {@link DelegationIdentityProvider.assumeRolePrincipal}.
  */
-export class DelegationIdentityProvider extends Construct {
+export class DelegationIdentityProvider extends Construct implements IDelegationIdentityProvider {
+  /**
+   * Imports an identity provider made elsewhere, e.g. by another app's {@link DelegationIdentityProvider}.
+   * Endpoints can use it; its key policy stays where it is, so it must allow `kms:Sign` to their handler
+   * roles (see {@link DelegationEndpointOptions.handlerRoleName} and
+   * {@link DelegationIdentityProvider.allowSigningBy}), and synthesis warns once per endpoint. Subjects of
+   * issuers bound through other apps cannot be checked for collisions here.
+   */
+  public static fromAttributes(scope: Construct, id: string, attributes: DelegationIdentityProviderAttributes): IDelegationIdentityProvider {
+    return new ImportedDelegationIdentityProvider(scope, id, attributes);
+  }
+
   /** The key that signs assertions. */
   public readonly signingKey: kms.IKey;
   /** The IAM SAML provider. */
@@ -199,12 +254,22 @@ export class DelegationIdentityProvider extends Construct {
    * `SAML:aud` is this provider's Recipient and `SAML:iss` its entityID.
    */
   public assumeRolePrincipal(): iam.IPrincipal {
-    return new DelegationSamlPrincipal(this.samlProvider, {
-      StringEquals: {
-        'SAML:aud': this.recipient,
-        'SAML:iss': this.entityId,
-      },
-    });
+    return delegationPrincipal(this.samlProvider, this.recipient, this.entityId);
+  }
+
+  /**
+   * Lets a role made elsewhere (another app, a fixed name) sign with the key created here, by naming it
+   * in the key policy. The role still needs `kms:Sign` on the key in its own policy. Within one app,
+   * endpoints are named by {@link grantSign} and need nothing more.
+   */
+  public allowSigningBy(roleArn: string): void {
+    if (!this.ownsSigningKey) {
+      throw new Error('allowSigningBy: the signing key was given, so its own key policy decides who may sign: allow the role there');
+    }
+    if (!Token.isUnresolved(roleArn) && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(roleArn)) {
+      throw new Error(`allowSigningBy: '${roleArn}' is not an IAM role ARN`);
+    }
+    this.signerArns.push(roleArn);
   }
 
   /**
@@ -320,6 +385,59 @@ export class DelegationIdentityProvider extends Construct {
     });
     return certificate.getAttString('CertificateBase64');
   }
+}
+
+/** An identity provider made elsewhere, known by its attributes. */
+class ImportedDelegationIdentityProvider extends Construct implements IDelegationIdentityProvider {
+  public readonly signingKey: kms.IKey;
+  public readonly samlProvider: iam.ISamlProvider;
+  public readonly entityId: string;
+  public readonly recipient: string;
+  public readonly audiences: string[];
+  public readonly signingCertificate: string;
+
+  constructor(scope: Construct, id: string, attributes: DelegationIdentityProviderAttributes) {
+    super(scope, id);
+    if (!Token.isUnresolved(attributes.entityId)) {
+      validateEntityId(attributes.entityId);
+    }
+    const certificate = attributes.signingCertificate;
+    if (!Token.isUnresolved(certificate) && (!/^[A-Za-z0-9+/]+={0,2}$/.test(certificate) || certificate.length % 4 !== 0)) {
+      throw new Error('signingCertificate must be the base64 DER of the certificate on one line (no PEM armour)');
+    }
+    this.recipient = attributes.recipient ?? partitionSamlEndpoints(this).recipient;
+    if (!Token.isUnresolved(this.recipient) && !RECIPIENT.test(this.recipient)) {
+      throw new Error(`recipient must be an AWS SAML sign-in endpoint, got '${this.recipient}'`);
+    }
+    const awsAudience = attributes.recipient !== undefined && !Token.isUnresolved(this.recipient)
+      ? awsSamlAudienceFor(this.recipient)
+      : partitionSamlEndpoints(this).audience;
+    this.audiences = [awsAudience, this.recipient];
+    this.samlProvider = iam.SamlProvider.fromSamlProviderArn(this, 'SamlProvider', attributes.samlProviderArn);
+    this.signingKey = kms.Key.fromKeyArn(this, 'SigningKey', attributes.signingKeyArn);
+    this.entityId = attributes.entityId;
+    this.signingCertificate = certificate;
+  }
+
+  public assumeRolePrincipal(): iam.IPrincipal {
+    return delegationPrincipal(this.samlProvider, this.recipient, this.entityId);
+  }
+
+  public grantSign(grantee: iam.IGrantable): iam.Grant {
+    Annotations.of(grantee instanceof Construct ? grantee : this).addWarningV2('cdk-token-delegation:importedSigningKey',
+      'The identity provider is imported: its signing key\'s policy must allow kms:Sign to this role '
+      + '(DelegationIdentityProvider.allowSigningBy in the app that made it, or the key policy in the README), or every request fails at KMS.');
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Sign'],
+      resourceArns: [this.signingKey.keyArn],
+      conditions: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
+    });
+  }
+}
+
+function delegationPrincipal(samlProvider: iam.ISamlProvider, recipient: string, entityId: string): iam.IPrincipal {
+  return new DelegationSamlPrincipal(samlProvider, { StringEquals: { 'SAML:aud': recipient, 'SAML:iss': entityId } });
 }
 
 /** A SAML principal whose trust statement also allows session tags and a source identity. */

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DelegationIdentityProvider } from './delegation-identity-provider';
+import { IDelegationIdentityProvider } from './delegation-identity-provider';
 import { acceptNagFindings } from './private/nag-suppressions';
 import { validateUserPrefix } from './private/user-prefix';
 
@@ -70,7 +70,7 @@ export interface UserItemsOptions {
 /** Properties of a {@link DelegationRole}. */
 export interface DelegationRoleProps {
   /** The identity provider whose assertions may assume this role. */
-  readonly identityProvider: DelegationIdentityProvider;
+  readonly identityProvider: IDelegationIdentityProvider;
   /**
    * Longest session this role allows (the endpoint's session duration must not exceed it).
    * @default Duration.hours(1)

@@ -6,5 +6,6 @@ export * from './saml-attribute';
 export * from './delegation-identity-provider';
 export * from './delegation-role';
 export * from './rate-limit-options';
+export * from './delegation-outcome';
 export * from './delegation-endpoint';
 export * from './token-delegation';

@@ -1,15 +1,13 @@
 import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DelegationEndpoint } from './delegation-endpoint';
+import { DelegationEndpoint, DelegationEndpointOptions } from './delegation-endpoint';
 import { DelegationIdentityProvider } from './delegation-identity-provider';
 import { DelegationRole, UserPrefixAccess } from './delegation-role';
 import { JwtIssuer } from './jwt-issuer';
 import { SigningCertificateProvider } from './private/signing-certificate-provider';
 import { validateUserPrefix } from './private/user-prefix';
-import { SessionTag } from './session-tag';
 
 /** Properties of a {@link TokenDelegation}. */
 export interface TokenDelegationProps {
@@ -45,11 +43,6 @@ export interface TokenDelegationProps {
    */
   readonly sessionDuration?: Duration;
   /**
-   * Session tags taken from claims.
-   * @default - none
-   */
-  readonly sessionTags?: SessionTag[];
-  /**
    * The KMS key that signs assertions (RSA, SIGN_VERIFY).
    * @default - a new RSA_2048 key, retained on delete
    */
@@ -80,22 +73,11 @@ export interface TokenDelegationProps {
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
-   * ARN of a regional AWS WAF web ACL for the API stage.
-   * @default - none
+   * Everything else about the delegation endpoint: session tags, SAML attributes, rate limits or a
+   * web ACL, a custom domain, throttling, reserved concurrency, log retention, the stage name.
+   * @default - the endpoint's defaults
    */
-  readonly webAclArn?: string;
-  /**
-   * Whether to reserve concurrency for the delegation handler.
-   * @default - true when `reservedConcurrency` is set, false otherwise (deploys into a brand-new account)
-   * @see DelegationEndpointProps.reserveConcurrency
-   */
-  readonly reserveConcurrency?: boolean;
-  /**
-   * Concurrent executions reserved for the delegation handler.
-   * @default - no reservation (10 when `reserveConcurrency` is true)
-   * @see DelegationEndpointProps.reservedConcurrency
-   */
-  readonly reservedConcurrency?: number;
+  readonly endpoint?: DelegationEndpointOptions;
 }
 
 /**
@@ -114,8 +96,8 @@ export interface TokenDelegationProps {
 export class TokenDelegation extends Construct {
   /** The SAML identity provider and its signing key. */
   public readonly identityProvider: DelegationIdentityProvider;
-  /** The role users receive. */
-  public readonly role: iam.IRole;
+  /** The role users receive, with `grantUserPrefix` and `grantUserItems` for further grants. */
+  public readonly role: DelegationRole;
   /** The users' bucket. */
   public readonly bucket: s3.IBucket;
   /** The delegation endpoint. */
@@ -168,21 +150,21 @@ export class TokenDelegation extends Construct {
       maxSessionDuration: sessionDuration.isUnresolved() || sessionDuration.toSeconds() >= 3600 ? sessionDuration : Duration.hours(1),
     });
     role.grantUserPrefix(this.bucket, { prefix: props.userPrefix, access: props.access });
-    this.role = role.role;
+    this.role = role;
 
+    if (props.logRemovalPolicy !== undefined && props.endpoint?.logRemovalPolicy !== undefined) {
+      throw new Error('Give logRemovalPolicy once: at the top (every log group) or in endpoint (the endpoint\'s only)');
+    }
     this.endpoint = new DelegationEndpoint(this, 'Endpoint', {
+      ...props.endpoint,
       identityProvider: this.identityProvider,
       issuers: props.issuers,
-      defaultRole: this.role,
+      defaultRole: role.role,
       // Auth0 clients send the role they want; naming the one role a user gets anyway is harmless.
-      clientSelectableRoles: [this.role],
-      sessionTags: props.sessionTags,
+      clientSelectableRoles: [role.role],
       sessionDuration,
       allowedOrigins,
-      webAclArn: props.webAclArn,
-      reserveConcurrency: props.reserveConcurrency,
-      reservedConcurrency: props.reservedConcurrency,
-      logRemovalPolicy: props.logRemovalPolicy,
+      logRemovalPolicy: props.logRemovalPolicy ?? props.endpoint?.logRemovalPolicy,
     });
     if (props.logRemovalPolicy !== undefined) {
       SigningCertificateProvider.of(this).applyLogRemovalPolicy(props.logRemovalPolicy);

@@ -4,7 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {
-  DelegationEndpoint, DelegationEndpointProps, DelegationIdentityProvider, DelegationRole, JwtAlgorithm, JwtIssuer, RoleRule, SessionTag,
+  DelegationEndpoint, DelegationEndpointProps, DelegationOutcome, DelegationIdentityProvider, DelegationRole, JwtAlgorithm, JwtIssuer, RoleRule, SessionTag,
 } from '../src';
 import { DelegationEnv } from '../src/delegation-environment';
 import { auth0Issuer, testStack } from './support/stacks';
@@ -309,7 +309,7 @@ describe('DelegationEndpoint', () => {
 
   test('metricOutcome reads the handler\'s per-outcome metric', () => {
     const { construct } = endpoint();
-    const metric = construct.metricOutcome('issued', { period: Duration.minutes(1) });
+    const metric = construct.metricOutcome(DelegationOutcome.ISSUED, { period: Duration.minutes(1) });
     expect(metric.namespace).toBe('TokenDelegation');
     expect(metric.dimensions).toEqual({ Outcome: 'issued' });
     expect(metric.period.toSeconds()).toBe(60);

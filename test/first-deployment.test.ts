@@ -89,7 +89,7 @@ describe('Lambda\'s 4 KB environment', () => {
   test('five issuers and forty session tags are refused at synth, naming what to cut', () => {
     const stack = testStack();
     const five = issuers(5);
-    expect(() => new TokenDelegation(stack, 'D', { issuers: five, sessionTags: tags(40, five[0]) }))
+    expect(() => new TokenDelegation(stack, 'D', { issuers: five, endpoint: { sessionTags: tags(40, five[0]) } }))
       .toThrow(/up to \d+ bytes of environment variables, over Lambda's limit of 4096 bytes.*DELEGATION_SESSION_TAGS ~\d+ bytes \(fewer session tags/);
   });
 
@@ -99,7 +99,7 @@ describe('Lambda\'s 4 KB environment', () => {
       const several = issuers(issuerCount);
       const delegation = new TokenDelegation(stack, 'D', {
         issuers: issuerCount === 1 ? [auth0Issuer()] : several,
-        sessionTags: tags(tagCount, issuerCount === 1 ? undefined : several[0]),
+        endpoint: { sessionTags: tags(tagCount, issuerCount === 1 ? undefined : several[0]) },
         allowedOrigins: ['https://app.example.com'],
       });
       expect(delegation.endpoint.environmentSizeBytes).toBeLessThanOrEqual(LAMBDA_ENVIRONMENT_LIMIT_BYTES);

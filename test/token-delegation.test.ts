@@ -103,7 +103,7 @@ describe('TokenDelegation', () => {
     const template = Template.fromStack(stack).toJSON() as any;
     const handlerId = stack.getLogicalId(delegation.endpoint.handler.node.defaultChild as any);
     const roles = JSON.parse(resolvedProperties(template, handlerId).Environment.Variables.DELEGATION_ROLES);
-    const roleArn = `arn:aws:iam::123456789012:role/${stack.getLogicalId(delegation.role.node.defaultChild as any)}`;
+    const roleArn = `arn:aws:iam::123456789012:role/${stack.getLogicalId(delegation.role.role.node.defaultChild as any)}`;
     expect(roles).toEqual({ defaultRoleArn: roleArn, rules: [], clientSelectable: [roleArn] });
   });
 

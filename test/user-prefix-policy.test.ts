@@ -16,7 +16,7 @@ function synthesized(options: { access?: UserPrefixAccess; prefix?: string } = {
   });
   const template = Template.fromStack(stack);
   const json = template.toJSON() as any;
-  const roleId = stack.getLogicalId(delegation.role.node.defaultChild as any);
+  const roleId = stack.getLogicalId(delegation.role.role.node.defaultChild as any);
   const bucketId = stack.getLogicalId(delegation.bucket.node.defaultChild as any);
   const bucket = `arn:aws:s3:::${bucketId.toLowerCase().slice(0, 40)}`;
   return { template, json, roleId, bucket, policies: rolePolicies(json, roleId) };

@@ -1,5 +1,6 @@
 import {
   DelegationEnv,
+  DelegationMetric,
   SignerKind,
   type IssuerConfig,
   type RoleConfig,
@@ -60,7 +61,7 @@ export const DEFAULT_ASSERTION_LIFETIME_SECONDS = 300;
 export const MIN_ASSERTION_LIFETIME_SECONDS = 60;
 export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
-export const DEFAULT_METRICS_NAMESPACE = 'TokenDelegation';
+export const DEFAULT_METRICS_NAMESPACE = DelegationMetric.DEFAULT_NAMESPACE;
 /** AWS accepts at most 50 session tags per session. */
 export const MAX_SESSION_TAGS = 50;
 

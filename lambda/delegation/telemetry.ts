@@ -4,6 +4,8 @@
  * can reach the logs even when an error message quotes one.
  */
 
+import { DelegationMetric } from '../../src/delegation-environment';
+
 export type LogLevel = 'info' | 'warn' | 'error';
 
 /** What is known about one request when it ends. */
@@ -29,8 +31,8 @@ export interface RequestOutcome {
 }
 
 /** Name and dimension of the per-outcome metric; `DelegationEndpoint.metricOutcome` reads the same. */
-export const OUTCOME_METRIC_NAME = 'Requests';
-export const OUTCOME_DIMENSION = 'Outcome';
+export const OUTCOME_METRIC_NAME = DelegationMetric.NAME;
+export const OUTCOME_DIMENSION = DelegationMetric.DIMENSION;
 
 /** Long random key material mixes digits, upper and lower case; ARN paths, hex digests and words rarely do. */
 function looksRandom(text: string): boolean {

@@ -1,4 +1,5 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
+// eslint-disable-next-line import/no-unresolved -- installed apart from this tree and mapped by jest.config.js
 import { AwsSolutionsChecks } from 'cdk-nag-v3';
 import { ExampleStack } from '../../examples/example-stack';
 import { TokenDelegation } from '../../src';

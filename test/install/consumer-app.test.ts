@@ -105,32 +105,46 @@ function identityProviderAndEndpointInTwoStacks(): string {
   return `import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DelegationEndpoint, DelegationIdentityProvider, DelegationRole, JwtIssuer, UserPrefixAccess } from '${PACKAGE_NAME}';
+import {
+  DelegationEndpoint, DelegationIdentityProvider, DelegationIdentityProviderAttributes, DelegationRole, JwtIssuer, UserPrefixAccess,
+} from '${PACKAGE_NAME}';
+
+const HANDLER_ROLE_NAME = 'delegation-handler';
 
 class IdentityProviderStack extends Stack {
-  public readonly identityProvider: DelegationIdentityProvider;
+  public readonly attributes: DelegationIdentityProviderAttributes;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-    this.identityProvider = new DelegationIdentityProvider(this, 'IdentityProvider');
+    const identityProvider = new DelegationIdentityProvider(this, 'IdentityProvider');
+    // The endpoint lives elsewhere: its handler role, by its fixed name, may sign.
+    identityProvider.allowSigningBy(this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: HANDLER_ROLE_NAME }));
+    this.attributes = {
+      samlProviderArn: identityProvider.samlProvider.samlProviderArn,
+      entityId: identityProvider.entityId,
+      signingKeyArn: identityProvider.signingKey.keyArn,
+      signingCertificate: identityProvider.signingCertificate,
+    };
   }
 }
 
 interface EndpointStackProps extends StackProps {
-  readonly identityProvider: DelegationIdentityProvider;
+  readonly identityProvider: DelegationIdentityProviderAttributes;
 }
 
 class EndpointStack extends Stack {
   constructor(scope: Construct, id: string, props: EndpointStackProps) {
     super(scope, id, props);
+    const identityProvider = DelegationIdentityProvider.fromAttributes(this, 'IdentityProvider', props.identityProvider);
     const bucket = new s3.Bucket(this, 'Bucket');
-    const users = new DelegationRole(this, 'Users', { identityProvider: props.identityProvider });
+    const users = new DelegationRole(this, 'Users', { identityProvider });
     users.grantUserPrefix(bucket, { prefix: 'users/', access: UserPrefixAccess.READ_WRITE });
     const endpoint = new DelegationEndpoint(this, 'Endpoint', {
-      identityProvider: props.identityProvider,
+      identityProvider,
       issuers: [JwtIssuer.oidc({ issuerUrl: 'https://tenant.eu.auth0.com/', audiences: ['YOUR_CLIENT_ID'] })],
       defaultRole: users.role,
       allowedOrigins: ['https://app.example.com'],
+      handlerRoleName: HANDLER_ROLE_NAME,
     });
     new CfnOutput(this, 'DelegationUrl', { value: endpoint.url });
   }
@@ -138,7 +152,7 @@ class EndpointStack extends Stack {
 
 const app = new App();
 const provider = new IdentityProviderStack(app, 'IdentityProvider');
-new EndpointStack(app, 'Endpoint', { identityProvider: provider.identityProvider });
+new EndpointStack(app, 'Endpoint', { identityProvider: provider.attributes });
 app.synth();
 `;
 }
@@ -251,7 +265,7 @@ test('the README quick start, pasted into a new app\'s stack, synthesizes with t
   expect(assetHandlerHashes(output)).toEqual(expect.arrayContaining(bundledHandlers()));
 }, TEST_TIMEOUT_MS);
 
-test('the identity provider in one stack and the endpoint in another synthesize, the second using the first', async () => {
+test('the identity provider in one stack and the endpoint in another, imported by attributes, synthesize', async () => {
   const output = await synth('two-stacks.ts', identityProviderAndEndpointInTwoStacks(), 'ts-node two-stacks.ts');
   const provider = template(output, 'IdentityProvider');
   const endpoint = template(output, 'Endpoint');
@@ -263,6 +277,9 @@ test('the identity provider in one stack and the endpoint in another synthesize,
   const manifest = JSON.parse(readFileSync(join(output, 'manifest.json'), 'utf8'));
   expect(manifest.artifacts.Endpoint.dependencies).toContain('IdentityProvider');
   expect(JSON.stringify(endpoint.Resources)).toContain('Fn::ImportValue');
+  // The key policy names the endpoint's handler role by its fixed name, which the endpoint's stack gives it.
+  expect(JSON.stringify(provider.Resources)).toContain(':role/delegation-handler');
+  expect(resourcesOfType(endpoint, 'AWS::IAM::Role').map((role) => role.Properties?.RoleName)).toContain('delegation-handler');
   expect(assetHandlerHashes(output)).toEqual(expect.arrayContaining(bundledHandlers()));
 }, TEST_TIMEOUT_MS);
 

@@ -94,7 +94,7 @@ export function liveProofStack(app: App, stackName = LIVE_PROOF_STACK_NAME): Liv
     signingKey,
     userPrefix: LIVE_PROOF_USER_PREFIX,
     // Deployable into a brand-new account, whose concurrency quota leaves nothing to reserve.
-    reserveConcurrency: false,
+    endpoint: { reserveConcurrency: false },
   });
 
   const prover = testFunction(stack, 'Prover', 'prover', {
