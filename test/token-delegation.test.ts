@@ -76,9 +76,9 @@ describe('TokenDelegation', () => {
     [{ reserveConcurrency: true }, 10],
     [{ reservedConcurrency: 4 }, 4],
     [{ reserveConcurrency: false }, undefined],
-  ])('the handler\'s reserved concurrency follows %j', (props, expected) => {
+  ])('the handler\'s reserved concurrency follows endpoint: %j', (props, expected) => {
     const stack = testStack();
-    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], ...props });
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], endpoint: props });
     const handlerId = stack.getLogicalId(delegation.endpoint.handler.node.defaultChild as any);
     const handler = Template.fromStack(stack).toJSON().Resources[handlerId];
     expect(handler.Properties.ReservedConcurrentExecutions).toBe(expected);
