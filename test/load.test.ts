@@ -19,6 +19,12 @@ const WARMUP_REQUESTS = 3000;
 const LOAD_REQUESTS = 10_000;
 const USERS = 5;
 const MAX_RSS_GROWTH = 0.10;
+/**
+ * The live heap after two full collections still moves with JIT and allocator state: 13.7 MiB after
+ * warm-up read 15.4, 14.8, 13.0 and 13.1 MiB after each further 5,000 requests (no trend). A leak of
+ * half a kilobyte per request would add 5 MiB over this test and still be caught.
+ */
+const MAX_HEAP_GROWTH = 0.25;
 /** Lets sockets close and timers of finished requests run before memory is read. */
 const SETTLE_MS = 1000;
 /**
@@ -83,7 +89,7 @@ test('10,000 requests at concurrency 50 are all answered 200, and the handler\'s
     + `test ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   expect(growth).toBeLessThanOrEqual(MAX_RSS_GROWTH);
   // After two full collections the live heap shows a leak more directly than RSS does.
-  expect(afterLoad.heapUsed).toBeLessThanOrEqual(afterWarmup.heapUsed * (1 + MAX_RSS_GROWTH));
+  expect(afterLoad.heapUsed).toBeLessThanOrEqual(afterWarmup.heapUsed * (1 + MAX_HEAP_GROWTH));
   // One log line per request, each for an issued credential.
   expect(issuedLines).toBe(WARMUP_REQUESTS + LOAD_REQUESTS);
 }, TEST_TIMEOUT_MS);
