@@ -18,6 +18,8 @@ export interface Price {
   readonly what: string;
   readonly usd: number;
   readonly unit: string;
+  /** The price as the vendor states it. */
+  readonly shown: string;
   readonly source: string;
   /** Set when the figure could not be confirmed on the vendor's own page. */
   readonly assumption?: string;
@@ -28,24 +30,28 @@ export const PRICES = {
     what: 'Lambda duration, Arm (first 7.5 billion GB-s a month)',
     usd: 0.0000133334,
     unit: 'GB-s',
+    shown: '$0.0000133334 per GB-s',
     source: 'https://aws.amazon.com/lambda/pricing/ (us-east-1 tier table, as quoted by cloudchipr.com/blog/aws-lambda-pricing)',
   },
   lambdaRequest: {
     what: 'Lambda requests',
     usd: 0.20 / 1e6,
     unit: 'request',
+    shown: '$0.20 per million requests',
     source: 'https://aws.amazon.com/lambda/pricing/',
   },
   apiGatewayRest: {
     what: 'API Gateway REST API calls (first 333 million a month)',
     usd: 3.50 / 1e6,
     unit: 'request',
+    shown: '$3.50 per million',
     source: 'AWS whitepaper "Best Practices for Designing Amazon API Gateway Private APIs", cost optimization, table 4 (docs.aws.amazon.com/whitepapers)',
   },
   kmsSign: {
     what: 'KMS Sign with an RSA key',
     usd: 0.15 / 1e4,
     unit: 'request',
+    shown: '$0.15 per 10,000 requests',
     source: 'https://aws.amazon.com/kms/pricing/ (the request table was not readable here)',
     assumption: '$0.15 per 10,000 asymmetric requests, as this README stated before; one secondary page (wring.co) lists RSA at $0.03, which would cut this line to a fifth',
   },
@@ -53,12 +59,14 @@ export const PRICES = {
     what: 'KMS key, any kind',
     usd: 1,
     unit: 'key-month',
+    shown: '$1 per key per month',
     source: 'https://aws.amazon.com/kms/pricing/',
   },
   secretsManagerCall: {
     what: 'Secrets Manager API calls',
     usd: 0.05 / 1e4,
     unit: 'call',
+    shown: '$0.05 per 10,000 API calls',
     source: 'aws.amazon.com/secrets-manager/pricing/ as quoted by hivebook.wiki (AWS Secrets Manager overview)',
     assumption: 'the vendor page itself was not read here',
   },
@@ -66,6 +74,7 @@ export const PRICES = {
     what: 'Secrets Manager secret',
     usd: 0.40,
     unit: 'secret-month',
+    shown: '$0.40 per secret per month',
     source: 'as above',
     assumption: 'the vendor page itself was not read here',
   },
@@ -73,6 +82,7 @@ export const PRICES = {
     what: 'CloudWatch Logs ingestion, Standard class',
     usd: 0.50,
     unit: 'GB',
+    shown: '$0.50 per GB ingested',
     source: 'aws.amazon.com/cloudwatch/pricing/ as quoted by c3x.dev and hykell.com (us-east-1, 2026)',
   },
 } satisfies Record<string, Price>;

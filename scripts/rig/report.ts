@@ -8,6 +8,7 @@ import {
   PRICES,
   PRICES_CHECKED,
   type Billed,
+  type Price,
   type SignerCost,
 } from './cost-model';
 import { AWS_SDK_SCOPES, type BundleComposition } from './measure-bundle';
@@ -252,7 +253,7 @@ function costSection(results: Results): string {
   }).join(' | ')} |`);
   const total = `| **Total per million** | ${results.costs.map((cost) => `**${money(cost.totalPerMillion)}**`).join(' | ')} |`;
   const monthly = `| Fixed, per month | ${results.costs.map((cost) => cost.monthly.map((line) => `${money(line.usdPerMillion)} ${line.item}`).join(', ')).join(' | ')} |`;
-  const priceRows = Object.values(PRICES).map((price) => `| ${price.what} | $${price.usd < 0.01 ? price.usd.toPrecision(6) : price.usd.toFixed(2)} per ${price.unit} | ${price.source} | ${'assumption' in price ? price.assumption : ''} |`);
+  const priceRows = Object.values(PRICES).map((price: Price) => `| ${price.what} | ${price.shown} | ${price.source} | ${price.assumption ?? ''} |`);
   return `## Cost per million delegations
 
 us-east-1, list prices as read on ${PRICES_CHECKED}, no free tier, first volume tier. Billed durations from the

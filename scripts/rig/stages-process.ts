@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     ] as const : []),
     ['STS call (SDK + loopback HTTP)', () => assumeRoleWithSaml(sts, stsInput, { deadline: Date.now() + 5000 })],
     ['bare STS POST (same body, keep-alive)', () => barePost(job.stsSample)],
-    ['bare RS256 verify', () => floors.measure({ count: 1, verify: true })],
+    ['bare RS256 verify', () => floors.verifyOnce()],
     ['success response', () => successResponse(result, corsHeaders(APP_ORIGIN, config.allowedOrigins))],
     ['log line (scrubbed JSON + EMF)', () => requestLogLine(outcome, config.metricsNamespace, Date.now())],
     ['bare RSA-2048 signature', () => sign('sha256', signedInfoSized, key)],
