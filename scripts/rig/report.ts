@@ -171,7 +171,9 @@ function gaps(results: Results): string {
     const kmsWarm = results.warm.find((warm) => warm.name === 'kms');
     const sdkExtra = stsSdk.micros.median - stsBare.micros.median + kmsSdk.micros.median - kmsBare.micros.median;
     if (kmsWarm) {
-      lines.push(`- On the KMS path the two SDK calls' overhead alone (${ms(sdkExtra)}) is ${fixed((sdkExtra / kmsWarm.floorMicros.median) * 100, 0)}% of the floor; everything else of ours (JWT verify beyond the bare verify, SAML emission, log line) is the rest of ${ms(kmsWarm.handlerMicros.median - kmsWarm.floorMicros.median - sdkExtra)}.`);
+      const own = ['verify JWT', 'emit SAML (signature stubbed)', 'log line'].reduce((sum, prefix) => sum + (stage(results, prefix)?.micros.median ?? 0), 0);
+      lines.push(`- On the KMS path the two SDK calls' overhead in the stage table (${ms(sdkExtra)}) is by itself ${fixed(sdkExtra / kmsWarm.floorMicros.median)}× the path's floor (${ms(kmsWarm.floorMicros.median)}), `
+        + `so the ${fixed(WARM_TARGET, 1)}× bar cannot be met while both calls go through the SDK as configured today; our own stages there (JWT verify, SAML emission without the signature, log line) sum to ${ms(own)}.`);
     }
   }
   const production = results.cold.subjects.find((subject) => subject.name === 'kms')!;
