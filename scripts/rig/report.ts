@@ -66,7 +66,7 @@ function warmGoal(warm: WarmResult): Goal {
   return {
     name: `Warm CPU per request, ${warm.name.toUpperCase()} path`,
     subject: `${PATH_TEXT[warm.name]}: ${ms(warm.handlerMicros.median)}`,
-    reference: `${parts.join(' + ')} = ${ms(warm.floorMicros.median)}`,
+    reference: `${parts.join(' + ')}; per-round sum ${ms(warm.floorMicros.median)} (median)`,
     ratio: warm.ratio,
     target: `≤ ${fixed(WARM_TARGET, 1)}×`,
     met: warm.ratio.median <= WARM_TARGET,
