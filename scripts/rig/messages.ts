@@ -3,15 +3,39 @@
  * child_process IPC channel (one request, one reply of the matching type).
  */
 
-/** Per round: CPU microseconds per handler request and per bare RSA-2048 signature, measured in turn. */
+/** One HTTP request as a loopback stand-in received it, to be replayed by a bare keep-alive client. */
+export interface HttpSample {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * The references timed beside the handler in each round, each as N operations in a row: bare RSA-2048
+ * signatures, bare keep-alive POSTs of a sample request to the STS or KMS stand-in, RS256 verifications.
+ */
+export interface ReferenceJob {
+  readonly count: number;
+  readonly signature?: boolean;
+  readonly stsPost?: HttpSample;
+  readonly kmsPost?: HttpSample;
+  readonly verify?: boolean;
+}
+
+/** The names of the references a {@link CpuRound} may carry. */
+export type ReferenceName = 'signature' | 'stsPost' | 'kmsPost' | 'verify';
+
+/** Per round: CPU microseconds per handler request, and per operation of each reference, measured in turn. */
 export interface CpuRound {
   readonly handlerMicrosPerRequest: number;
-  readonly signatureMicrosPerSignature: number;
+  readonly referenceMicros: Readonly<Partial<Record<ReferenceName, number>>>;
 }
 
 export type HandlerRequest =
-  /** N sequential handler calls (no HTTP) alternating with M bare signatures, for `rounds` rounds. */
-  | { readonly type: 'measure-cpu'; readonly tokens: readonly string[]; readonly requests: number; readonly signatures: number; readonly rounds: number; readonly warmupRequests: number }
+  /** Sequential handler calls (no HTTP) to warm the process up. */
+  | { readonly type: 'warm-up'; readonly tokens: readonly string[]; readonly requests: number }
+  /** N sequential handler calls (no HTTP) alternating with the references, for `rounds` rounds. */
+  | { readonly type: 'measure-cpu'; readonly tokens: readonly string[]; readonly requests: number; readonly rounds: number; readonly references: ReferenceJob }
   /** Bare RSA-2048 PKCS#1 v1.5 SHA-256 signatures for `durationMs`, one after the other. */
   | { readonly type: 'measure-signature-rate'; readonly durationMs: number }
   /** Resident memory, after a full garbage collection when the process runs with --expose-gc. */
@@ -21,6 +45,7 @@ export type HandlerRequest =
 
 export type HandlerReply =
   | { readonly type: 'ready'; readonly url: string; readonly pid: number }
+  | { readonly type: 'warm-up'; readonly statuses: Readonly<Record<string, number>>; readonly bodyBytes: number }
   | { readonly type: 'measure-cpu'; readonly rounds: readonly CpuRound[]; readonly statuses: Readonly<Record<string, number>> }
   | { readonly type: 'measure-signature-rate'; readonly signatures: number; readonly elapsedMs: number; readonly cpuMicros: number }
   | { readonly type: 'memory'; readonly rss: number; readonly heapUsed: number; readonly collected: boolean }
@@ -39,8 +64,21 @@ export interface StsProcessConfig {
   readonly roleArns: readonly string[];
 }
 
+/** What the KMS child is told (as JSON in `LOAD_KMS_CONFIG`). */
+export interface KmsProcessConfig {
+  readonly keyId: string;
+  /** PKCS#8 PEM of the key the stand-in signs with (a test key). */
+  readonly privateKeyPem: string;
+}
+
+/** Asked of the STS or KMS child: the last request it received, to be replayed by a bare client. */
+export interface SampleRequest {
+  readonly type: 'sample-request';
+}
+
 export type StsReply =
   | { readonly type: 'ready'; readonly endpoint: string }
+  | { readonly type: 'sample-request'; readonly sample?: HttpSample }
   | { readonly type: 'error'; readonly message: string };
 
 /** The load generator's job (as JSON in `LOAD_CLIENT_OPTIONS`). */
@@ -82,6 +120,19 @@ export type SamlSigningReply =
 /** Per round: CPU microseconds per call of each stage of a warm request, by stage name. */
 export interface StageRound {
   readonly micros: Readonly<Record<string, number>>;
+}
+
+/** What the cold-start child reports on stderr (one JSON line), all in milliseconds. */
+export interface ColdReport {
+  /** performance.now() when the script began: node's own boot. */
+  readonly bootMs: number;
+  readonly requireMs: number;
+  readonly firstRequestMs?: number;
+  /** CPU time of the whole process (user + system) when it reports, boot included. */
+  readonly cpuMs: number;
+  /** CPU time of the whole process once the bundle is loaded (Lambda's INIT phase), before the first request. */
+  readonly initCpuMs?: number;
+  readonly status?: number;
 }
 
 export type StagesReply =

@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import type { HandlerReply, HandlerRequest, LoadClientOptions, LoadClientResult, StsProcessConfig, StsReply } from './messages';
+import type { HandlerReply, HandlerRequest, HttpSample, KmsProcessConfig, LoadClientOptions, LoadClientResult, StsProcessConfig, StsReply } from './messages';
 import { buildSelfSignedCertificate } from '../../lambda/certificate/certificate';
 import { PemSigner } from '../../lambda/shared/pem-signer';
 import { startOidcIssuer, type LocalOidcIssuer } from '../../local/oidc-issuer';
@@ -15,6 +15,7 @@ import {
   BUNDLE_PATH,
   CLIENT_ID,
   ENTITY_ID,
+  KMS_KEY_ARN,
   PROVIDER_ARN,
   RECIPIENT,
   ROLE_ARN,
@@ -25,25 +26,31 @@ import { logDirectory } from '../../test/support/secret-scan';
 
 /**
  * The load and benchmark rig, all on 127.0.0.1: a local OIDC issuer in this process, and in child
- * processes of their own the loopback STS, the bundled delegation handler behind the HTTP adapter
- * (in-memory RSA-2048 signer), and the load generator. The children are TypeScript entry points
- * bundled here with esbuild (packages stay in node_modules), so they start as plain node.
+ * processes of their own the loopback STS, optionally the loopback KMS, the bundled delegation handler
+ * behind the HTTP adapter (in-memory RSA-2048 signer, or the KMS signer as deployed), and the load
+ * generator. The children are TypeScript entry points bundled here with esbuild (packages stay in
+ * node_modules), so they start as plain node.
  */
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 const NODE_MODULES = join(PROJECT_ROOT, 'node_modules');
-const CHILD_ENTRIES = { handler: 'handler-process', sts: 'sts-process', loadClient: 'load-client', samlSigning: 'saml-signing-process', stages: 'stages-process' } as const;
+const CHILD_ENTRIES = {
+  handler: 'handler-process',
+  sts: 'sts-process',
+  kms: 'kms-process',
+  loadClient: 'load-client',
+  samlSigning: 'saml-signing-process',
+  stages: 'stages-process',
+  coldSubject: 'cold-subject',
+  requireTimer: 'require-timer',
+  fetchLoadTimer: 'fetch-load-timer',
+} as const;
+/** Dummy credentials of the handler's role, as Lambda puts them in the environment (KMS needs SigV4). */
+const LAMBDA_CREDENTIALS = { accessKeyId: 'ASIAROLEBENCHMARK000', secretAccessKey: 'benchmark-secret-access-key-not-real' };
 const READY_TIMEOUT_MS = 20_000;
 const EXIT_TIMEOUT_MS = 5000;
 
-export interface ChildScripts {
-  readonly directory: string;
-  readonly handler: string;
-  readonly sts: string;
-  readonly loadClient: string;
-  readonly samlSigning: string;
-  readonly stages: string;
-}
+export type ChildScripts = { readonly directory: string } & { readonly [name in keyof typeof CHILD_ENTRIES]: string };
 
 /** Bundles the child entry points into `directory` (npm packages are left to node_modules). */
 export async function buildChildScripts(directory: string): Promise<ChildScripts> {
@@ -57,14 +64,8 @@ export async function buildChildScripts(directory: string): Promise<ChildScripts
     format: 'cjs',
     logLevel: 'error',
   });
-  return {
-    directory,
-    handler: join(directory, `${CHILD_ENTRIES.handler}.js`),
-    sts: join(directory, `${CHILD_ENTRIES.sts}.js`),
-    loadClient: join(directory, `${CHILD_ENTRIES.loadClient}.js`),
-    samlSigning: join(directory, `${CHILD_ENTRIES.samlSigning}.js`),
-    stages: join(directory, `${CHILD_ENTRIES.stages}.js`),
-  };
+  const scripts = Object.fromEntries(Object.entries(CHILD_ENTRIES).map(([name, entry]) => [name, join(directory, `${entry}.js`)]));
+  return { directory, ...scripts } as ChildScripts;
 }
 
 /** The environment of a child: this one's minus anything that would instrument it, plus `extra` (undefined deletes). */
@@ -150,9 +151,48 @@ export async function startStsProcess(scripts: ChildScripts, config: StsProcessC
   const reply = await nextMessage<StsReply>(child, 'loopback STS', READY_TIMEOUT_MS);
   if (reply.type !== 'ready') {
     await stopChild(child);
-    throw new Error(`loopback STS did not start: ${reply.message}`);
+    throw new Error(`loopback STS did not start: ${reply.type === 'error' ? reply.message : reply.type}`);
   }
   return { child, endpoint: reply.endpoint };
+}
+
+/** Starts the loopback KMS in a child process of its own. */
+export async function startKmsProcess(scripts: ChildScripts, config: KmsProcessConfig, logFile: string): Promise<StsProcess> {
+  const child = forkWithLog(scripts.kms, childEnvironment({ LOAD_KMS_CONFIG: JSON.stringify(config) }), logFile);
+  const reply = await nextMessage<StsReply>(child, 'loopback KMS', READY_TIMEOUT_MS);
+  if (reply.type !== 'ready') {
+    await stopChild(child);
+    throw new Error(`loopback KMS did not start: ${reply.type === 'error' ? reply.message : reply.type}`);
+  }
+  return { child, endpoint: reply.endpoint };
+}
+
+/** The last request a stand-in (STS or KMS child) received, to be replayed by a bare client. */
+export async function sampleRequest(stand: StsProcess, what: string): Promise<HttpSample> {
+  const answer = nextMessage<StsReply>(stand.child, `${what} sample`, READY_TIMEOUT_MS);
+  stand.child.send({ type: 'sample-request' });
+  const reply = await answer;
+  if (reply.type !== 'sample-request' || !reply.sample) {
+    throw new Error(`${what} has no request to sample yet`);
+  }
+  return reply.sample;
+}
+
+/**
+ * What Lambda adds to a deployed function's environment that the SDK reads: the role's credentials
+ * (session token included), the function's name and memory, the execution environment.
+ */
+export function lambdaRuntimeEnvironment(): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: LAMBDA_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LAMBDA_CREDENTIALS.secretAccessKey,
+    AWS_SESSION_TOKEN: 'IQoJbenchmark-session-token-not-real',
+    AWS_LAMBDA_FUNCTION_NAME: 'TokenDelegation-Handler',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  };
 }
 
 export interface HandlerProcess {
@@ -223,12 +263,25 @@ export interface RigOptions {
   readonly handlerExecArgv?: readonly string[];
   /** Leave the handler process out (cold-start measurements start their own). */
   readonly withoutHandler?: boolean;
+  /** Also start the loopback KMS and prepare the production (KMS signer) environment. */
+  readonly kms?: boolean;
+  /** Which signer the rig's handler process uses. @default 'pem' */
+  readonly handlerSigner?: 'pem' | 'kms';
 }
 
 export interface LoadRig {
   readonly scripts: ChildScripts;
   readonly issuer: LocalOidcIssuer;
   readonly sts: StsProcess;
+  /** The loopback KMS, when started with `kms`. */
+  readonly kms?: StsProcess;
+  /**
+   * With `kms`: the environment of a deployed handler: the KMS signer, the signing certificate, the
+   * role's credentials and Lambda's own variables, AWS endpoints on loopback (test key inside: never print).
+   */
+  readonly kmsHandlerEnvironment?: Record<string, string | undefined>;
+  /** The PEM of the RSA-2048 test key every signer here signs with (the KMS stand-in too). */
+  readonly signingKeyPem: string;
   /** Undefined when started `withoutHandler`. */
   readonly handler?: HandlerProcess;
   /** `DELEGATION_*` and AWS variables of the handler (they hold the test key: never print them). */
@@ -272,9 +325,25 @@ export async function startLoadRig(options: RigOptions): Promise<LoadRig> {
       ...awsTestEnvironment({ sts: sts.endpoint }),
       ...delegationEnvironment(issuer, { pem: signingKeyPem }),
     };
+    let kms: StsProcess | undefined;
+    let kmsHandlerEnvironment: Record<string, string | undefined> | undefined;
+    if (options.kms || options.handlerSigner === 'kms') {
+      const started = await startKmsProcess(scripts, { keyId: KMS_KEY_ARN, privateKeyPem: signingKeyPem }, childLogFile('kms', workDirectory));
+      kms = started;
+      cleanups.push(() => stopChild(started.child));
+      kmsHandlerEnvironment = {
+        ...awsTestEnvironment({ sts: sts.endpoint, kms: started.endpoint }, LAMBDA_CREDENTIALS),
+        ...lambdaRuntimeEnvironment(),
+        ...delegationEnvironment(issuer, { kmsKeyArn: KMS_KEY_ARN }, {
+          DELEGATION_SIGNING_CERTIFICATE: Buffer.from(certificate.der).toString('base64'),
+        }),
+        LOAD_REFERENCE_KEY_PEM: signingKeyPem,
+      };
+    }
     let handler: HandlerProcess | undefined;
     if (!options.withoutHandler) {
-      handler = await startHandlerProcess(scripts, handlerEnvironment, childLogFile('handler', workDirectory), options.handlerExecArgv);
+      const environment = options.handlerSigner === 'kms' ? kmsHandlerEnvironment! : handlerEnvironment;
+      handler = await startHandlerProcess(scripts, environment, childLogFile('handler', workDirectory), options.handlerExecArgv);
       const started = handler;
       cleanups.push(() => stopChild(started.child));
     }
@@ -282,7 +351,7 @@ export async function startLoadRig(options: RigOptions): Promise<LoadRig> {
     for (let user = 0; user < options.users; user++) {
       tokens.push(await issuer.sign({ sub: `load-user-${user}` }));
     }
-    return { scripts, issuer, sts, handler, handlerEnvironment, tokens, workDirectory, close };
+    return { scripts, issuer, sts, kms, kmsHandlerEnvironment, signingKeyPem, handler, handlerEnvironment, tokens, workDirectory, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,4 +1,4 @@
-import type { StsProcessConfig, StsReply } from './messages';
+import type { HttpSample, SampleRequest, StsProcessConfig, StsReply } from './messages';
 import { startLoopbackSts } from '../../local/sts-server';
 import { samlIdpMetadataXml } from '../../src/private/saml-metadata';
 import { startStsStub } from '../../test/support/aws-stubs';
@@ -7,7 +7,8 @@ import { startStsStub } from '../../test/support/aws-stubs';
  * A child process holding a loopback STS, so the CPU it spends on each call is not counted against the
  * handler: either the verifying STS of local/sts-server.ts (provider and roles registered from
  * `LOAD_STS_CONFIG`) or the recording stub. What they record is dropped every second, so a long run
- * does not grow this process without bound.
+ * does not grow this process without bound. Asked for a sample, the stub hands back the last request it
+ * received, which the benchmark replays with a bare client.
  */
 
 const FORGET_EVERY_MS = 1000;
@@ -29,11 +30,32 @@ function trustPolicy(providerArn: string, recipient: string): unknown {
   };
 }
 
-async function start(config: StsProcessConfig): Promise<{ endpoint: string; close(): Promise<void> }> {
+interface RunningSts {
+  readonly endpoint: string;
+  close(): Promise<void>;
+  sample(): HttpSample | undefined;
+}
+
+async function start(config: StsProcessConfig): Promise<RunningSts> {
   if (config.kind === 'stub') {
     const stub = await startStsStub();
-    setInterval(() => stub.reset(), FORGET_EVERY_MS).unref();
-    return stub;
+    let last: HttpSample | undefined;
+    const remember = () => {
+      const call = stub.calls[stub.calls.length - 1];
+      if (call) {
+        last = {
+          url: `${stub.endpoint}/`,
+          headers: { 'content-type': String(call.headers['content-type'] ?? 'application/x-www-form-urlencoded') },
+          body: new URLSearchParams(call.params).toString(),
+        };
+      }
+      return last;
+    };
+    setInterval(() => {
+      remember();
+      stub.reset();
+    }, FORGET_EVERY_MS).unref();
+    return { endpoint: stub.endpoint, close: () => stub.close(), sample: remember };
   }
   const sts = await startLoopbackSts();
   sts.registerProvider(config.providerArn, samlIdpMetadataXml({
@@ -48,7 +70,7 @@ async function start(config: StsProcessConfig): Promise<{ endpoint: string; clos
     sts.issued.length = 0;
     sts.calls.length = 0;
   }, FORGET_EVERY_MS).unref();
-  return sts;
+  return { endpoint: sts.endpoint, close: () => sts.close(), sample: () => undefined };
 }
 
 async function main(): Promise<void> {
@@ -57,6 +79,11 @@ async function main(): Promise<void> {
     throw new Error('LOAD_STS_CONFIG must be set');
   }
   const sts = await start(config);
+  process.on('message', (message: SampleRequest) => {
+    if (message.type === 'sample-request') {
+      send({ type: 'sample-request', sample: sts.sample() });
+    }
+  });
   process.on('disconnect', () => {
     void sts.close().finally(() => process.exit(0));
   });
