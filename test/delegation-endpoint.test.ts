@@ -4,7 +4,8 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {
-  DelegationEndpoint, DelegationEndpointProps, DelegationOutcome, DelegationIdentityProvider, DelegationRole, JwtAlgorithm, JwtIssuer, RoleRule, SessionTag,
+  DelegationEndpoint, DelegationEndpointProps, DelegationIdentityProvider, DelegationOutcome, DelegationRole, JwtAlgorithm, JwtIssuer,
+  RoleRule, SessionTag,
 } from '../src';
 import { DelegationEnv } from '../src/delegation-environment';
 import { auth0Issuer, testStack } from './support/stacks';
