@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { listenOnLoopback } from './loopback-server';
 import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders, type GatewayAnswer } from '../src/private/gateway-responses';
 import { delegationRequestSchema } from '../src/private/request-schema';
 
@@ -259,7 +259,6 @@ function lambdaContext(requestId: string): Partial<Context> {
 /** Starts the HTTP front of `handler` on `host:port` (loopback by default). */
 export async function startDelegationServer(options: DelegationServerOptions): Promise<DelegationServer> {
   const stage = options.stage ?? 'local';
-  const sockets = new Set<Socket>();
 
   const stagedPath = options.stagePath === undefined ? undefined : `/${options.stagePath}${DELEGATION_PATH}`;
   const isDelegationPath = (path: string) => path === DELEGATION_PATH || path === stagedPath;
@@ -307,16 +306,9 @@ export async function startDelegationServer(options: DelegationServerOptions): P
     });
   };
   const server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createServer(listener);
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server, host, options.port ?? 0);
+  const { port } = listening;
   const origin = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     origin,
@@ -324,8 +316,7 @@ export async function startDelegationServer(options: DelegationServerOptions): P
     stageUrl: `${origin}${stagedPath ?? DELEGATION_PATH}`,
     port,
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

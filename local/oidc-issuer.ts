@@ -1,6 +1,5 @@
 import { KeyObject, constants, createHmac, randomUUID, sign as signBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import {
   SignJWT,
   base64url,
@@ -11,6 +10,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
+import { listenOnLoopback } from './loopback-server';
 import { registerSecret } from './secret-registry';
 
 /**
@@ -156,7 +156,6 @@ export async function startOidcIssuer(options: OidcIssuerOptions = {}): Promise<
   let fault: JwksFault = 'none';
   let jwksFetchCount = 0;
   let redirectTargetFetchCount = 0;
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -173,15 +172,8 @@ export async function startOidcIssuer(options: OidcIssuerOptions = {}): Promise<
       sendJson(response, 404, { error: 'not_found' });
     }
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server);
+  const origin = `http://127.0.0.1:${listening.port}`;
   const issuer = `${origin}${options.issuerPath ?? ''}`;
   const jwksUri = `${origin}/jwks.json`;
   const discoveryUri = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
@@ -302,8 +294,7 @@ export async function startOidcIssuer(options: OidcIssuerOptions = {}): Promise<
     async close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { s3Decision, type PolicyDocument } from './iam-decisions';
+import { listenOnLoopback } from './loopback-server';
 import type { LoopbackSts } from './sts-server';
 
 /**
@@ -148,7 +148,6 @@ export async function startLoopbackS3(options: LoopbackS3Options): Promise<Loopb
   const buckets = new Set(options.buckets);
   const objects = new Map<string, { body: Buffer; contentType: string; lastModified: Date }>();
   const calls: S3Call[] = [];
-  const sockets = new Set<Socket>();
 
   function corsHeaders(request: IncomingMessage): Record<string, string> {
     const origin = request.headers.origin;
@@ -277,23 +276,15 @@ export async function startLoopbackS3(options: LoopbackS3Options): Promise<Loopb
       if (!response.headersSent) response.writeHead(500).end();
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server, host);
+  const { port } = listening;
   return {
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     calls,
     objects,
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

@@ -1,8 +1,8 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { logicalIdsOfType, resolveIntrinsics, resolvedProperties, type DeploymentValues, type Template } from './cloudformation';
 import { trustDecision } from './iam-decisions';
+import { listenOnLoopback } from './loopback-server';
 import { registerSecret } from './secret-registry';
 import {
   DEFAULT_DURATION_SECONDS,
@@ -265,15 +265,10 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
     return found !== undefined && found.session.expiration.getTime() > clock().getTime() ? found : undefined;
   }
 
-  const sockets = new Set<Socket>();
   const server = createServer((request, response) => {
     answer(request, response).catch(() => {
       if (!response.headersSent) response.writeHead(500).end();
     });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
   });
 
   async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -310,11 +305,8 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
     response.writeHead(status, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId }).end(body);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server);
+  const endpoint = `http://127.0.0.1:${listening.port}`;
 
   return {
     endpoint,
@@ -327,8 +319,7 @@ export async function startLoopbackSts(options: LoopbackStsOptions = {}): Promis
     credentials,
     assumeRoleWithSaml,
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

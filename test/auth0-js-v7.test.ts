@@ -2,11 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { REFRESH_TOKEN_REFUSAL } from '../lambda/delegation/request';
 import type { ProxyHandler } from '../local/http-adapter';
 import { generateForeignKey } from '../local/oidc-issuer';
 import { parseServerArguments, startLocalServer, type RunningLocalServer } from '../local/server';
+import { launchChromium } from './support/chromium';
 import { exampleTemplateFile } from './support/example-template-file';
 import { loadBundledHandler } from './support/handler-harness';
 
@@ -17,10 +18,6 @@ import { loadBundledHandler } from './support/handler-harness';
  * instructions of docs/migrating-from-auth0-delegation.md and the error shape callers receive.
  */
 
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let pageServer: Server;
 let pageOrigin: string;
@@ -92,11 +89,7 @@ beforeAll(async () => {
     (env) => recordingPaths(loadBundledHandler(env)));
   domain = `127.0.0.1:${local.server.port}/${local.testBed!.stage}`;
   // Trust exactly the certificate the command made at start, nothing else.
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${local.tls!.spkiSha256Base64}`],
-    timeout: 120_000,
-  });
+  browser = await launchChromium([`--ignore-certificate-errors-spki-list=${local.tls!.spkiSha256Base64}`]);
   page = await browser.newPage();
   await page.goto(`${pageOrigin}/`);
   expect(await page.evaluate(() => typeof (globalThis as any).Auth0)).toBe('function');

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { ProxyHandler } from '../local/http-adapter';
+import type { Browser, Page } from 'playwright-core';
 import { parseServerArguments, startLocalServer, type RunningLocalServer } from '../local/server';
+import { collectingLogs, launchChromium } from './support/chromium';
 import { exampleTemplateFile } from './support/example-template-file';
 import { loadBundledHandler } from './support/handler-harness';
 
@@ -16,10 +16,6 @@ import { loadBundledHandler } from './support/handler-harness';
  * signature with the issued credentials and decides with the template's role policy.
  */
 
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const EXAMPLE_DIRECTORY = join(__dirname, '..', 'examples', 'browser');
 
 let pageServer: Server;
@@ -28,22 +24,6 @@ let local: RunningLocalServer;
 let browser: Browser;
 let bucket: string;
 const handlerLogs: string[] = [];
-
-/** The handler with its log lines collected instead of printed. */
-function collectingLogs(handler: ProxyHandler): ProxyHandler {
-  return async (event, context) => {
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      handlerLogs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      return await handler(event, context);
-    } finally {
-      process.stdout.write = write;
-    }
-  };
-}
 
 async function openExample(): Promise<Page> {
   const page = await browser.newPage();
@@ -78,9 +58,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
   local = await startLocalServer(parseServerArguments(['--template', exampleTemplateFile(), '--port', '0', '--origin', pageOrigin]),
-    (env) => collectingLogs(loadBundledHandler(env)));
+    (env) => collectingLogs(loadBundledHandler(env), handlerLogs));
   bucket = local.testBed!.buckets[0].name;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 120_000 });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { ProxyHandler } from '../local/http-adapter';
+import type { Browser, Page } from 'playwright-core';
 import { parseServerArguments, startLocalServer, type RunningLocalServer } from '../local/server';
+import { collectingLogs, launchChromium } from './support/chromium';
 import { exampleTemplateFile } from './support/example-template-file';
 import { loadBundledHandler } from './support/handler-harness';
 
@@ -11,10 +11,6 @@ import { loadBundledHandler } from './support/handler-harness';
  * credentials from the local delegation server with fetch; a page from another origin is stopped by CORS.
  */
 
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let allowedPage: Server;
 let otherPage: Server;
@@ -23,22 +19,6 @@ let otherOrigin: string;
 let local: RunningLocalServer;
 let browser: Browser;
 const handlerLogs: string[] = [];
-
-/** The handler with its log lines collected instead of printed (requests in this file never overlap). */
-function collectingLogs(handler: ProxyHandler): ProxyHandler {
-  return async (event, context) => {
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      handlerLogs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      return await handler(event, context);
-    } finally {
-      process.stdout.write = write;
-    }
-  };
-}
 
 /** A loopback server for an empty HTML page: the origin a front end would be served from. */
 async function pageServer(): Promise<{ server: Server; origin: string }> {
@@ -80,9 +60,8 @@ function fetchCredentialsInPage(page: Page, endpoint: string, idToken: string): 
 beforeAll(async () => {
   ({ server: allowedPage, origin: allowedOrigin } = await pageServer());
   ({ server: otherPage, origin: otherOrigin } = await pageServer());
-  local = await startLocalServer({ ...parseServerArguments(['--template', exampleTemplateFile(), '--port', '0', '--origin', allowedOrigin]) }, (env) => collectingLogs(loadBundledHandler(env)));
-  // Chromium may take long to start on a busy machine: these limits only catch a hang.
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 120_000 });
+  local = await startLocalServer({ ...parseServerArguments(['--template', exampleTemplateFile(), '--port', '0', '--origin', allowedOrigin]) }, (env) => collectingLogs(loadBundledHandler(env), handlerLogs));
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
