@@ -5,7 +5,7 @@ import { Construct, IConstruct } from 'constructs';
 import { JwtIssuer } from './jwt-issuer';
 import { BoundIssuer, checkNamespaces } from './private/handler-config';
 import { awsSamlAudienceFor, DEFAULT_SAML_RECIPIENT } from './private/saml-constants';
-import { samlIdpMetadataXml } from './private/saml-metadata';
+import { MAX_SAML_PROVIDER_KEYS, samlIdpMetadataXml } from './private/saml-metadata';
 import { partitionSamlEndpoints } from './private/saml-partition';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
 import { assertSigningKeySpec } from './private/signing-key';
@@ -55,6 +55,27 @@ export interface DelegationIdentityProviderAttributes {
   readonly recipient?: string;
 }
 
+/**
+ * The signing keys a {@link DelegationIdentityProvider} creates, by label, and the one that signs.
+ *
+ * Each label names one KMS key and its certificate for as long as the label is listed: every listed
+ * key's certificate is published in the provider's metadata, so IAM accepts assertions signed by any of
+ * them, and only `activeKey` signs. Rotating is three deployments: add a label, switch `activeKey` to
+ * it, remove the old label (see "Key rotation" in the README for what each step changes and how long to
+ * wait). A provider made without `keyRotation` has one key, labelled `'1'`.
+ */
+export interface KeyRotation {
+  /**
+   * Labels of the keys to create and publish, oldest first: 1 to 10 of them (IAM's limit per SAML
+   * provider, counting `additionalPublishedKeys`), each 1 to 20 letters or digits. Removing a label
+   * retires its key (no longer published; kept in KMS or deleted per `signingKeyRemovalPolicy`);
+   * renaming one replaces its key.
+   */
+  readonly keys: string[];
+  /** Label of the key that signs: one of `keys`. */
+  readonly activeKey: string;
+}
+
 /** Properties of a {@link DelegationIdentityProvider}. */
 export interface DelegationIdentityProviderProps {
   /**
@@ -70,10 +91,16 @@ export interface DelegationIdentityProviderProps {
    */
   readonly signingKey?: kms.IKey;
   /**
-   * Further keys whose certificates are published in the metadata without being used for signing:
-   * publish a new key here first, deploy, then make it the `signingKey`. IAM accepts up to 10 keys per
-   * provider. IAM trusts every published key: their key policies must keep `kms:Sign` as narrow as the
-   * signing key's.
+   * The keys this provider creates, and which of them signs: how keys created here are rotated.
+   * Not with `signingKey` (a key you bring rotates by swapping it with one of `additionalPublishedKeys`).
+   * @default - one key, labelled '1'
+   */
+  readonly keyRotation?: KeyRotation;
+  /**
+   * Further keys you bring whose certificates are published in the metadata without being used for
+   * signing: to rotate a `signingKey` you bring, publish the new key here first, deploy, then swap the
+   * two. IAM accepts up to 10 keys per provider. IAM trusts every published key: their key policies
+   * must keep `kms:Sign` as narrow as the signing key's.
    * @default - none
    * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_saml.html
    */
@@ -105,8 +132,10 @@ export interface DelegationIdentityProviderProps {
    */
   readonly providerName?: string;
   /**
-   * How long the self-signed certificates are valid. AWS validates the signature against the
-   * certificate's key; rotate by publishing a new key, not by renewing certificates.
+   * How long the self-signed certificates are valid, from when each is made (at the deployment that
+   * creates its key). AWS does not document what IAM does once a published certificate has expired, so
+   * treat the end of validity as a deadline: rotate to a new key (which gets a new certificate) before
+   * it. Changing this value remakes every certificate at the next deployment.
    * @default Duration.days(3650)
    */
   readonly certificateValidity?: Duration;
@@ -137,6 +166,11 @@ const KEY_ADMINISTRATION_ACTIONS = [
   'kms:UpdateKeyDescription',
 ];
 
+/** A key label becomes part of construct ids and logical ids. */
+const KEY_LABEL = /^[A-Za-z0-9]{1,20}$/;
+/** The label of the one key a provider without `keyRotation` creates (construct ids `SigningKey`, `SigningCertificate`). */
+const FIRST_KEY_LABEL = '1';
+
 const RECIPIENT = /^https:\/\/([a-z0-9-]+\.)?signin\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)\/saml$/;
 
 /**
@@ -158,8 +192,10 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
     return new ImportedDelegationIdentityProvider(scope, id, attributes);
   }
 
-  /** The key that signs assertions. */
+  /** The key that signs assertions (with `keyRotation`, the `activeKey`). */
   public readonly signingKey: kms.IKey;
+  /** Every key whose certificate the metadata publishes, in the metadata's order; IAM accepts assertions signed by any of them. */
+  public readonly publishedKeys: kms.IKey[];
   /** The IAM SAML provider. */
   public readonly samlProvider: iam.ISamlProvider;
   /** The entityID: Issuer of every assertion and `SAML:iss`. */
@@ -177,6 +213,8 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
   public readonly metadataXml: string;
   /** Whether {@link signingKey} was created here, with a key policy that names its signers. */
   private readonly ownsSigningKey: boolean;
+  /** The keys created here, by label. */
+  private readonly createdKeys = new Map<string, kms.Key>();
   /** ARNs of the roles the key policy of our own key lets sign. */
   private readonly signerArns: string[] = [];
   /** Every issuer bound to this provider, through any endpoint. */
@@ -198,8 +236,17 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
       throw new Error('certificateValidity must be between 1 day and 100 years');
     }
     const additionalKeys = props.additionalPublishedKeys ?? [];
-    if (additionalKeys.length > 9) {
-      throw new Error(`IAM accepts at most 10 keys per SAML provider: got ${additionalKeys.length + 1}`);
+    if (props.signingKey && props.keyRotation) {
+      throw new Error('keyRotation is for keys created here; a signingKey you bring rotates by publishing the new key in additionalPublishedKeys, then swapping the two');
+    }
+    const rotation = props.keyRotation ?? { keys: [FIRST_KEY_LABEL], activeKey: FIRST_KEY_LABEL };
+    if (!props.signingKey) {
+      validateKeyRotation(rotation);
+    }
+    const createdCount = props.signingKey ? 0 : rotation.keys.length;
+    const keyCount = createdCount + (props.signingKey ? 1 : 0) + additionalKeys.length;
+    if (keyCount > MAX_SAML_PROVIDER_KEYS) {
+      throw new Error(`IAM accepts at most ${MAX_SAML_PROVIDER_KEYS} keys per SAML provider: got ${keyCount}`);
     }
 
     if (props.signingKey) {
@@ -207,13 +254,20 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
     }
     additionalKeys.forEach((key, index) => assertSigningKeySpec(key, `additionalPublishedKeys[${index}]`));
     this.ownsSigningKey = props.signingKey === undefined;
-    this.signingKey = props.signingKey ?? new kms.Key(this, 'SigningKey', {
-      description: 'Signs the SAML assertions of the token delegation endpoint',
-      keySpec: kms.KeySpec.RSA_2048,
-      keyUsage: kms.KeyUsage.SIGN_VERIFY,
-      removalPolicy: props.signingKeyRemovalPolicy ?? RemovalPolicy.RETAIN,
-      policy: this.signingKeyPolicy(),
-    });
+    if (props.signingKey) {
+      this.signingKey = props.signingKey;
+    } else {
+      for (const label of rotation.keys) {
+        this.createdKeys.set(label, new kms.Key(this, label === FIRST_KEY_LABEL ? 'SigningKey' : `SigningKey${label}`, {
+          description: `Signs the SAML assertions of the token delegation endpoint (key '${label}')`,
+          keySpec: kms.KeySpec.RSA_2048,
+          keyUsage: kms.KeyUsage.SIGN_VERIFY,
+          removalPolicy: props.signingKeyRemovalPolicy ?? RemovalPolicy.RETAIN,
+          policy: this.signingKeyPolicy(),
+        }));
+      }
+      this.signingKey = this.createdKeys.get(rotation.activeKey)!;
+    }
     if (!this.ownsSigningKey) {
       Annotations.of(this).addWarningV2('cdk-token-delegation:signingKeyPolicy',
         'signingKey is yours, and so is its key policy: whoever may call kms:Sign with it can sign an assertion for any user. '
@@ -233,9 +287,15 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
       : partitionSamlEndpoints(this).audience;
     this.audiences = [awsAudience, recipient];
 
-    const certificates = [this.signingKey, ...additionalKeys].map((key, index) =>
-      this.certificateFor(key, index === 0 ? 'SigningCertificate' : `PublishedCertificate${index}`, validity));
-    this.signingCertificate = certificates[0];
+    // Created keys' certificates keep their construct ids and their place in the metadata (in label
+    // order) for as long as the label is listed, so switching the signer changes nothing in the metadata.
+    const published: Array<{ key: kms.IKey; certificateId: string }> = props.signingKey
+      ? [{ key: props.signingKey, certificateId: 'SigningCertificate' }]
+      : [...this.createdKeys].map(([label, key]) => ({ key, certificateId: label === FIRST_KEY_LABEL ? 'SigningCertificate' : `SigningCertificate${label}` }));
+    published.push(...additionalKeys.map((key, index) => ({ key, certificateId: `PublishedCertificate${index + 1}` })));
+    const certificates = published.map(({ key, certificateId }) => this.certificateFor(key, certificateId, validity));
+    this.publishedKeys = published.map(({ key }) => key);
+    this.signingCertificate = certificates[published.findIndex(({ key }) => key === this.signingKey)];
 
     this.metadataXml = samlIdpMetadataXml({
       entityId: this.entityId,
@@ -273,20 +333,24 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
   }
 
   /**
-   * Lets `grantee`, a role, sign with the signing key (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256
-   * only): in its identity policy and, for a key created here, by name in the key policy, which
+   * Lets `grantee`, a role, sign with the published keys (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256
+   * only): in its identity policy and, for keys created here, by name in their key policy, which
    * denies signing to every other principal. A role in another stack needs a fixed `roleName`, so
    * that the key policy can name it without a cross-stack reference cycle.
+   *
+   * Every published key is granted, not only the signing key: IAM accepts any of them, so this gives
+   * no further power, and a rotation's switch of the signer then changes no permission, which IAM
+   * would apply only eventually.
    */
   public grantSign(grantee: iam.IGrantable): iam.Grant {
     this.allowSigner(grantee.grantPrincipal);
-    return iam.Grant.addToPrincipalOrResource({
+    return this.publishedKeys.map((key) => iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['kms:Sign'],
-      resourceArns: [this.signingKey.keyArn],
-      resource: this.signingKey,
+      resourceArns: [key.keyArn],
+      resource: key,
       conditions: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
-    });
+    })).reduce((all, grant) => all.combine(grant));
   }
 
   /**
@@ -307,7 +371,7 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
    * whatever its own policies allow.
    */
   private signingKeyPolicy(): iam.PolicyDocument {
-    const signers = Lazy.list({ produce: () => [...this.signerArns] });
+    const signers = Lazy.list({ produce: () => [...new Set(this.signerArns)] });
     return new iam.PolicyDocument({
       statements: [
         new iam.PolicyStatement({
@@ -371,7 +435,7 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
   private certificateFor(key: kms.IKey, id: string, validity: Duration): string {
     const provider = SigningCertificateProvider.of(this);
     provider.grantSigningKey(key);
-    if (key === this.signingKey) {
+    if (this.ownsSigningKey && [...this.createdKeys.values()].includes(key as kms.Key)) {
       this.allowSigner(provider.onEventFunction.role!);
     }
     const certificate = new CustomResource(this, id, {
@@ -448,6 +512,24 @@ class DelegationSamlPrincipal extends iam.SamlPrincipal {
       actions: ['sts:AssumeRoleWithSAML', 'sts:TagSession', 'sts:SetSourceIdentity'],
       conditions: this.conditions,
     }));
+  }
+}
+
+function validateKeyRotation(rotation: KeyRotation): void {
+  if (rotation.keys.length === 0) {
+    throw new Error('keyRotation.keys must list at least one key label');
+  }
+  for (const label of rotation.keys) {
+    if (!KEY_LABEL.test(label)) {
+      throw new Error(`keyRotation.keys: '${label}' is not a key label (1 to 20 letters or digits)`);
+    }
+  }
+  const repeated = rotation.keys.filter((label, index) => rotation.keys.indexOf(label) !== index);
+  if (repeated.length > 0) {
+    throw new Error(`keyRotation.keys lists '${repeated[0]}' twice`);
+  }
+  if (!rotation.keys.includes(rotation.activeKey)) {
+    throw new Error(`keyRotation.activeKey '${rotation.activeKey}' is not one of keyRotation.keys (${rotation.keys.join(', ')})`);
   }
 }
 

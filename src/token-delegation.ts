@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DelegationEndpoint, DelegationEndpointOptions } from './delegation-endpoint';
-import { DelegationIdentityProvider } from './delegation-identity-provider';
+import { DelegationIdentityProvider, KeyRotation } from './delegation-identity-provider';
 import { DelegationRole, UserPrefixAccess } from './delegation-role';
 import { JwtIssuer } from './jwt-issuer';
 import { SigningCertificateProvider } from './private/signing-certificate-provider';
@@ -47,6 +47,12 @@ export interface TokenDelegationProps {
    * @default - a new RSA_2048 key, retained on delete
    */
   readonly signingKey?: kms.IKey;
+  /**
+   * The signing keys created here, and which of them signs: how they are rotated (see "Key rotation"
+   * in the README). Not with `signingKey`.
+   * @default - one key, labelled '1'
+   */
+  readonly keyRotation?: KeyRotation;
   /**
    * Recipient of the assertions (`SAML:aud`).
    * @default - the global sign-in endpoint of the stack's partition, e.g. 'https://signin.aws.amazon.com/saml'
@@ -124,6 +130,7 @@ export class TokenDelegation extends Construct {
 
     this.identityProvider = new DelegationIdentityProvider(this, 'IdentityProvider', {
       signingKey: props.signingKey,
+      keyRotation: props.keyRotation,
       recipient: props.recipient,
       signingKeyRemovalPolicy: removalPolicy,
     });

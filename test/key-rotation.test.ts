@@ -1,0 +1,156 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { DelegationIdentityProvider, KeyRotation, TokenDelegation } from '../src';
+import { DelegationEnv } from '../src/delegation-environment';
+import { auth0Issuer, testStack } from './support/stacks';
+
+/** The template of a TokenDelegation stack at one step of a rotation (no `keyRotation` for the default). */
+function stepTemplate(keyRotation?: KeyRotation): Template {
+  const stack = testStack();
+  new TokenDelegation(stack, 'Delegation', { issuers: [auth0Issuer()], keyRotation });
+  return Template.fromStack(stack);
+}
+
+function idsOfType(template: Template, type: string): string[] {
+  return Object.keys(template.findResources(type)).sort();
+}
+
+function delegationFunction(template: Template): { id: string; env: Record<string, unknown>; roleId: string } {
+  const functions = template.findResources('AWS::Lambda::Function', {
+    Properties: { Environment: { Variables: Match.objectLike({ [DelegationEnv.ISSUERS]: Match.anyValue() }) } },
+  });
+  const [id] = Object.keys(functions);
+  const properties = functions[id].Properties;
+  return { id, env: properties.Environment.Variables, roleId: properties.Role['Fn::GetAtt'][0] };
+}
+
+function metadataDocument(template: Template): unknown {
+  const providers = template.findResources('AWS::IAM::SAMLProvider');
+  return Object.values(providers)[0].Properties.SamlMetadataDocument;
+}
+
+/** The certificate resources the metadata reads, in its order. */
+function publishedCertificateIds(template: Template): string[] {
+  return [...JSON.stringify(metadataDocument(template)).matchAll(/"Fn::GetAtt":\["([^"]+)","CertificateBase64"\]/g)].map((match) => match[1]);
+}
+
+function certificateKeyId(template: Template, certificateId: string): string {
+  return template.toJSON().Resources[certificateId].Properties.KeyArn['Fn::GetAtt'][0];
+}
+
+/** The KMS key logical ids the handler role may `kms:Sign` with. */
+function signableKeyIds(template: Template, roleId: string): string[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId));
+  return policies.flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
+    .filter((statement: any) => [statement.Action].flat().includes('kms:Sign'))
+    .flatMap((statement: any) => [statement.Resource].flat().map((resource: any) => resource['Fn::GetAtt'][0]))
+    .sort();
+}
+
+describe('key rotation: the template of each step', () => {
+  const before = stepTemplate();
+  const published = stepTemplate({ keys: ['1', '2'], activeKey: '1' });
+  const switched = stepTemplate({ keys: ['1', '2'], activeKey: '2' });
+  const retired = stepTemplate({ keys: ['2'], activeKey: '2' });
+
+  test('the default provider is key \'1\': the same logical ids as a provider without keyRotation', () => {
+    const explicit = stepTemplate({ keys: ['1'], activeKey: '1' });
+    expect(explicit.toJSON()).toEqual(before.toJSON());
+    const [keyId] = idsOfType(before, 'AWS::KMS::Key');
+    expect(keyId).toMatch(/IdentityProviderSigningKey[0-9A-F]{8}$/);
+    expect(idsOfType(before, 'Custom::DelegationSigningCertificate')).toEqual([expect.stringMatching(/IdentityProviderSigningCertificate[0-9A-F]{8}$/)]);
+  });
+
+  test('publishing a key adds it, its certificate and its place in the metadata, and leaves the signer as it was', () => {
+    const [oldKey] = idsOfType(before, 'AWS::KMS::Key');
+    const keys = idsOfType(published, 'AWS::KMS::Key');
+    expect(keys).toHaveLength(2);
+    expect(keys).toContain(oldKey);
+    const newKey = keys.find((id) => id !== oldKey)!;
+    expect(published.toJSON().Resources[newKey].DeletionPolicy).toBe('Retain');
+    const certificates = publishedCertificateIds(published);
+    expect(certificates.map((id) => certificateKeyId(published, id))).toEqual([oldKey, newKey]);
+    expect(certificates[0]).toBe(idsOfType(before, 'Custom::DelegationSigningCertificate')[0]);
+
+    const handler = delegationFunction(published);
+    expect(handler.env).toEqual(delegationFunction(before).env);
+    // The handler may already sign with the new key, so the switch needs no new permission.
+    expect(signableKeyIds(published, handler.roleId)).toEqual([newKey, oldKey].sort());
+  });
+
+  test('switching the signer changes the handler\'s key and certificate, and neither the metadata nor any permission', () => {
+    expect(metadataDocument(switched)).toEqual(metadataDocument(published));
+    expect(idsOfType(switched, 'AWS::KMS::Key')).toEqual(idsOfType(published, 'AWS::KMS::Key'));
+    const handler = delegationFunction(switched);
+    const [, newCertificate] = publishedCertificateIds(published);
+    expect(handler.env[DelegationEnv.KMS_KEY_ARN]).toEqual({ 'Fn::GetAtt': [certificateKeyId(published, newCertificate), 'Arn'] });
+    expect(handler.env[DelegationEnv.SIGNING_CERTIFICATE]).toEqual({ 'Fn::GetAtt': [newCertificate, 'CertificateBase64'] });
+    const changed = Object.keys(handler.env).filter((name) =>
+      JSON.stringify(handler.env[name]) !== JSON.stringify(delegationFunction(published).env[name])).sort();
+    expect(changed).toEqual([DelegationEnv.KMS_KEY_ARN, DelegationEnv.SIGNING_CERTIFICATE].sort());
+    for (const type of ['AWS::IAM::Policy', 'AWS::KMS::Key', 'AWS::IAM::Role']) {
+      expect(switched.findResources(type)).toEqual(published.findResources(type));
+    }
+  });
+
+  test('retiring the old key removes it, its certificate and its place in the metadata, and keeps the new one as it was', () => {
+    const [oldKey] = idsOfType(before, 'AWS::KMS::Key');
+    const [oldCertificate, newCertificate] = publishedCertificateIds(published);
+    expect(idsOfType(retired, 'AWS::KMS::Key')).toEqual(idsOfType(switched, 'AWS::KMS::Key').filter((id) => id !== oldKey));
+    expect(publishedCertificateIds(retired)).toEqual([newCertificate]);
+    expect(idsOfType(retired, 'Custom::DelegationSigningCertificate')).not.toContain(oldCertificate);
+    const newKey = certificateKeyId(published, newCertificate);
+    expect(retired.toJSON().Resources[newKey]).toEqual(switched.toJSON().Resources[newKey]);
+    expect(retired.toJSON().Resources[newCertificate]).toEqual(switched.toJSON().Resources[newCertificate]);
+    const handler = delegationFunction(retired);
+    expect(handler.env).toEqual(delegationFunction(switched).env);
+    expect(signableKeyIds(retired, handler.roleId)).toEqual([newKey]);
+  });
+
+  test('every created key\'s policy lets only the handler and the certificate provider sign', () => {
+    const keys = published.findResources('AWS::KMS::Key');
+    const policies = Object.values(keys).map((key: any) => key.Properties.KeyPolicy);
+    expect(policies).toHaveLength(2);
+    expect(policies[1]).toEqual(policies[0]);
+    const signers = policies[0].Statement.find((statement: any) => statement.Sid === 'OnlyTheDelegationHandlersSign')
+      .Condition.ArnEquals['aws:PrincipalArn'];
+    expect(signers).toHaveLength(2);
+    const handler = delegationFunction(published);
+    expect(signers).toContainEqual({ 'Fn::GetAtt': [handler.roleId, 'Arn'] });
+  });
+});
+
+describe('key rotation: what synthesis refuses', () => {
+  const provider = (props: ConstructorParameters<typeof DelegationIdentityProvider>[2]) => () =>
+    new DelegationIdentityProvider(testStack(), 'Idp', props);
+
+  test.each([
+    [{ keys: [], activeKey: '1' }, /at least one key label/],
+    [{ keys: ['1', 'key-2'], activeKey: '1' }, /'key-2' is not a key label/],
+    [{ keys: ['1', 'a'.repeat(21)], activeKey: '1' }, /is not a key label/],
+    [{ keys: ['1', '2', '1'], activeKey: '1' }, /lists '1' twice/],
+    [{ keys: ['1', '2'], activeKey: '3' }, /activeKey '3' is not one of keyRotation.keys \(1, 2\)/],
+    [{ keys: Array.from({ length: 11 }, (_, index) => `k${index}`), activeKey: 'k0' }, /at most 10 keys per SAML provider: got 11/],
+  ])('%j', (keyRotation, message) => {
+    expect(provider({ keyRotation })).toThrow(message);
+  });
+
+  test('ten keys in all, counting the keys you publish beside the created ones', () => {
+    const stack = testStack();
+    const brought = Array.from({ length: 2 }, (_, index) =>
+      new kms.Key(stack, `Brought${index}`, { keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY }));
+    const keys = Array.from({ length: 9 }, (_, index) => `k${index}`);
+    expect(() => new DelegationIdentityProvider(stack, 'Idp', { keyRotation: { keys, activeKey: 'k0' }, additionalPublishedKeys: brought }))
+      .toThrow(/at most 10 keys per SAML provider: got 11/);
+    expect(() => new DelegationIdentityProvider(stack, 'Idp2', { keyRotation: { keys: keys.slice(1), activeKey: 'k1' }, additionalPublishedKeys: brought }))
+      .not.toThrow();
+  });
+
+  test('keyRotation with a key you bring', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'Key', { keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY });
+    expect(() => new DelegationIdentityProvider(stack, 'Idp', { signingKey: key, keyRotation: { keys: ['1'], activeKey: '1' } }))
+      .toThrow(/keyRotation is for keys created here/);
+  });
+});
