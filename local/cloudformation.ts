@@ -104,6 +104,10 @@ export function logicalIdsOfType(template: Template, type: string): string[] {
   return Object.entries(template.Resources).filter(([, r]) => r.Type === type).map(([id]) => id);
 }
 
+function kmsKeyId(logicalId: string): string {
+  return `${logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').padStart(8, '0').slice(-8)}-0000-4000-8000-000000000000`;
+}
+
 function defaultPhysicalValue(
   logicalId: string,
   type: string,
@@ -117,8 +121,9 @@ function defaultPhysicalValue(
     case 'AWS::IAM::Role|Ref': return logicalId;
     case 'AWS::IAM::Role|Arn': return `arn:aws:iam::${accountId}:role/${logicalId}`;
     case 'AWS::IAM::SAMLProvider|Ref': return `arn:aws:iam::${accountId}:saml-provider/${logicalId}`;
-    case 'AWS::KMS::Key|Ref': return `${logicalId.toLowerCase().padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000000`;
-    case 'AWS::KMS::Key|Arn': return `arn:aws:kms:${region}:${accountId}:key/${logicalId.toLowerCase().padEnd(8, '0').slice(0, 8)}-0000-4000-8000-000000000000`;
+    // The end of a CDK logical id is its hash, which tells keys with a common path prefix apart.
+    case 'AWS::KMS::Key|Ref': return kmsKeyId(logicalId);
+    case 'AWS::KMS::Key|Arn': return `arn:aws:kms:${region}:${accountId}:key/${kmsKeyId(logicalId)}`;
     case 'AWS::DynamoDB::Table|Ref': return logicalId;
     case 'AWS::DynamoDB::Table|Arn': return `arn:aws:dynamodb:${region}:${accountId}:table/${logicalId}`;
     case 'AWS::ApiGateway::RestApi|Ref': return name.replace(/[^a-z0-9]/g, '').slice(0, 10);

@@ -1,4 +1,4 @@
-import { constants, createHash, privateEncrypt, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, privateEncrypt, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerSecret } from '../../local/secret-registry';
@@ -274,20 +274,32 @@ export interface RecordedKmsCall {
 export type KmsStub = LoopbackStub<RecordedKmsCall>;
 
 export interface KmsStubOptions {
-  /** The KeyId clients must send (an ARN in the tests). */
-  readonly keyId: string;
-  /** The RSA private key the stub signs with. */
-  readonly privateKey: KeyObject;
+  /** The KeyId clients must send (an ARN in the tests), when the stub holds one key. */
+  readonly keyId?: string;
+  /** The RSA private key of `keyId`. */
+  readonly privateKey?: KeyObject;
+  /** Keys by KeyId (RSA-2048 private keys), read at each call, so keys added later are found. */
+  readonly keys?: ReadonlyMap<string, KeyObject>;
+  /**
+   * Whether the caller (the access key id of the request's SigV4 signature) may use a key, as IAM and
+   * the key policy would decide; a refusal is KMS's `AccessDeniedException`. @default every call is allowed
+   */
+  readonly authorize?: (operation: 'Sign' | 'GetPublicKey', keyId: string, caller: string) => boolean | Promise<boolean>;
 }
 
 /** DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017 section 9.2, note 1). */
 const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
 
+/** The access key id of a SigV4 `Authorization` header (`Credential=<id>/<scope>`), or ''. */
+function accessKeyIdOf(request: IncomingMessage): string {
+  return /Credential=([^/,\s]+)\//.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
+}
+
 function kmsJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
 }
 
-/** Starts a KMS look-alike speaking JSON 1.1 (`TrentService.Sign`) on 127.0.0.1, signing with a local key. */
+/** Starts a KMS look-alike speaking JSON 1.1 (`TrentService.Sign` and `GetPublicKey`) on 127.0.0.1, with local keys. */
 export async function startKmsStub(options: KmsStubOptions): Promise<KmsStub> {
   const script = new CallScript<RecordedKmsCall>();
 
@@ -299,20 +311,32 @@ export async function startKmsStub(options: KmsStubOptions): Promise<KmsStub> {
     if (!(await prepareReply(reply, response))) {
       return;
     }
+    const keyId = String(body.KeyId);
+    const privateKey = keyId === options.keyId ? options.privateKey : options.keys?.get(keyId);
     if (reply && isFault(reply)) {
       kmsJson(response, reply.status, { __type: reply.code, message: reply.message ?? 'scripted fault' });
-    } else if (operation !== 'Sign') {
+    } else if (operation !== 'Sign' && operation !== 'GetPublicKey') {
       kmsJson(response, 400, { __type: 'UnsupportedOperationException', message: `${operation} is not stubbed` });
-    } else if (body.KeyId !== options.keyId) {
+    } else if (privateKey === undefined) {
       kmsJson(response, 400, { __type: 'NotFoundException', message: 'Key does not exist' });
+    } else if (options.authorize && !(await options.authorize(operation, keyId, accessKeyIdOf(request)))) {
+      kmsJson(response, 400, { __type: 'AccessDeniedException', message: `The caller is not authorized to perform kms:${operation} on this key` });
+    } else if (operation === 'GetPublicKey') {
+      kmsJson(response, 200, {
+        KeyId: keyId,
+        KeySpec: 'RSA_2048',
+        KeyUsage: 'SIGN_VERIFY',
+        PublicKey: createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64'),
+        SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'],
+      });
     } else if (body.SigningAlgorithm !== 'RSASSA_PKCS1_V1_5_SHA_256') {
       kmsJson(response, 400, { __type: 'KMSInvalidStateException', message: 'Unsupported signing algorithm' });
     } else {
       const message = Buffer.from(String(body.Message), 'base64');
       const signature = body.MessageType === 'DIGEST'
-        ? privateEncrypt({ key: options.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, message]))
-        : sign('sha256', message, options.privateKey);
-      kmsJson(response, 200, { KeyId: options.keyId, Signature: signature.toString('base64'), SigningAlgorithm: body.SigningAlgorithm });
+        ? privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, message]))
+        : sign('sha256', message, privateKey);
+      kmsJson(response, 200, { KeyId: keyId, Signature: signature.toString('base64'), SigningAlgorithm: body.SigningAlgorithm });
     }
   });
 
