@@ -259,7 +259,8 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
     } else {
       for (const label of rotation.keys) {
         this.createdKeys.set(label, new kms.Key(this, label === FIRST_KEY_LABEL ? 'SigningKey' : `SigningKey${label}`, {
-          description: `Signs the SAML assertions of the token delegation endpoint (key '${label}')`,
+          // Key '1' keeps the description the one key of a provider without keyRotation always had.
+          description: `Signs the SAML assertions of the token delegation endpoint${label === FIRST_KEY_LABEL ? '' : ` (key '${label}')`}`,
           keySpec: kms.KeySpec.RSA_2048,
           keyUsage: kms.KeyUsage.SIGN_VERIFY,
           removalPolicy: props.signingKeyRemovalPolicy ?? RemovalPolicy.RETAIN,
