@@ -2,18 +2,17 @@ import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:cryp
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createRemoteJWKSet, customFetch, errors } from 'jose';
+import { errors, generateKeyPair, exportJWK, SignJWT, decodeProtectedHeader } from 'jose';
 import { buildSelfSignedCertificate } from '../lambda/certificate/certificate';
 import { MAX_JWKS_BYTES, fetchJwks } from '../lambda/delegation/jwks-fetch';
+import { createRemoteKeySet } from '../lambda/delegation/remote-key-set';
 import { PemSigner } from '../lambda/shared/pem-signer';
 
-/** What jose passes to its fetch, as `createRemoteJWKSet` builds it. */
+/** What the remote key set passes to its fetch. */
 function joseInit(timeoutMs = 1000) {
   return {
-    method: 'GET' as const,
-    redirect: 'manual' as const,
     signal: AbortSignal.timeout(timeoutMs),
-    headers: new Headers({ 'User-Agent': 'jose/test', 'accept': 'application/json, application/jwk-set+json' }),
+    headers: { 'user-agent': 'jose/test', 'accept': 'application/json, application/jwk-set+json' },
   };
 }
 
@@ -48,8 +47,8 @@ beforeEach(() => {
   received.length = 0;
 });
 
-describe('fetchJwks (jose customFetch on node:http)', () => {
-  test('GETs the URL with jose\'s headers and hands back status and JSON, a UTF-8 BOM dropped as fetch does', async () => {
+describe('fetchJwks (the remote key set\'s fetch, on node:http)', () => {
+  test('GETs the URL with the given headers and hands back status and JSON, a UTF-8 BOM dropped as fetch does', async () => {
     respond = (_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(`\uFEFF${JSON.stringify(JWKS)}`);
     const response = await fetchJwks(`${base}/jwks.json?v=1`, joseInit());
 
@@ -164,17 +163,120 @@ describe('fetchJwks (jose customFetch on node:http)', () => {
     }
   });
 
-  test('through jose: a stalled JWKS becomes JWKSTimeout, a non-200 answer a JOSEError', async () => {
+  test('through the remote key set: a stalled JWKS becomes JWKSTimeout, a non-200 answer a JOSEError', async () => {
     respond = (_request, response) => {
       response.writeHead(200, { 'Content-Type': 'application/json' });
       response.write('{"keys":[');
     };
-    const stalled = createRemoteJWKSet(new URL(`${base}/jwks.json`), { timeoutDuration: 150, [customFetch]: fetchJwks });
-    await expect(stalled.reload()).rejects.toBeInstanceOf(errors.JWKSTimeout);
+    const header = { alg: 'RS256', kid: 'k1' };
+    const stalled = createRemoteKeySet(`${base}/jwks.json`, { timeoutMs: 150, cooldownMs: 30_000, cacheMaxAgeMs: 600_000, fetch: fetchJwks });
+    await expect(stalled(header, TOKEN)).rejects.toBeInstanceOf(errors.JWKSTimeout);
 
     respond = (_request, response) => response.writeHead(302, { Location: `${base}/elsewhere.json` }).end();
-    const redirected = createRemoteJWKSet(new URL(`${base}/jwks.json`), { [customFetch]: fetchJwks });
-    await expect(redirected.reload()).rejects.toThrow('Expected 200 OK from the JSON Web Key Set HTTP response');
+    const redirected = createRemoteKeySet(`${base}/jwks.json`, { timeoutMs: 1000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000, fetch: fetchJwks });
+    await expect(redirected(header, TOKEN)).rejects.toThrow('Expected 200 OK from the JSON Web Key Set HTTP response');
     expect(received.map((request) => request.url)).toEqual(['/jwks.json', '/jwks.json']);
+    expect(received[0].headers).toMatchObject({ 'accept': 'application/json, application/jwk-set+json', 'user-agent': 'cdk-token-delegation' });
+  });
+});
+
+/** A JWT's flattened parts as `jwtVerify` hands them to a key resolver. */
+const TOKEN = { payload: '', signature: '' };
+
+describe('createRemoteKeySet: jose\'s remote key set semantics without undici', () => {
+  let clock: number;
+  let keys: Array<Record<string, unknown>>;
+  let status: number;
+  let body: (() => string) | undefined;
+  const options = { timeoutMs: 1000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000, fetch: fetchJwks };
+
+  async function publicJwk(kid: string) {
+    const { publicKey } = await generateKeyPair('RS256', { extractable: true });
+    return { ...await exportJWK(publicKey), kid, alg: 'RS256', use: 'sig' };
+  }
+
+  beforeEach(() => {
+    clock = 1_000_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => clock);
+    status = 200;
+    body = undefined;
+    respond = (_request, response) => response.writeHead(status, { 'Content-Type': 'application/json' }).end(body ? body() : JSON.stringify({ keys }));
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  test('fetches on first use, then serves every kid of the set from the cache until it is older than cacheMaxAge', async () => {
+    keys = [await publicJwk('a'), await publicJwk('b')];
+    const keySet = createRemoteKeySet(`${base}/jwks.json`, options);
+    expect(keySet.fresh).toBe(false);
+    expect(keySet.jwks()).toBeUndefined();
+
+    await keySet({ alg: 'RS256', kid: 'a' }, TOKEN);
+    await keySet({ alg: 'RS256', kid: 'b' }, TOKEN);
+    clock += options.cacheMaxAgeMs - 1;
+    await keySet({ alg: 'RS256', kid: 'a' }, TOKEN);
+    expect(received).toHaveLength(1);
+    expect(keySet.fresh).toBe(true);
+    expect(keySet.jwks()?.keys.map((key) => key.kid)).toEqual(['a', 'b']);
+
+    clock += 1;
+    expect(keySet.fresh).toBe(false);
+    await keySet({ alg: 'RS256', kid: 'a' }, TOKEN);
+    expect(received).toHaveLength(2);
+  });
+
+  test('concurrent first requests share one fetch', async () => {
+    keys = [await publicJwk('a')];
+    const keySet = createRemoteKeySet(`${base}/jwks.json`, options);
+    await Promise.all(Array.from({ length: 5 }, () => keySet({ alg: 'RS256', kid: 'a' }, TOKEN)));
+    expect(received).toHaveLength(1);
+  });
+
+  test('an unknown kid fetches again once the cooldown has passed, and finds a key published since', async () => {
+    keys = [await publicJwk('a')];
+    const keySet = createRemoteKeySet(`${base}/jwks.json`, options);
+    await keySet({ alg: 'RS256', kid: 'a' }, TOKEN);
+    keys = [...keys, await publicJwk('new')];
+
+    // Within the cooldown: no fetch, the kid is unknown.
+    clock += options.cooldownMs - 1;
+    await expect(keySet({ alg: 'RS256', kid: 'new' }, TOKEN)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+    expect(received).toHaveLength(1);
+
+    clock += 1;
+    await expect(keySet({ alg: 'RS256', kid: 'new' }, TOKEN)).resolves.toBeDefined();
+    expect(received).toHaveLength(2);
+    // Just fetched: a kid still unknown is refused without another fetch.
+    await expect(keySet({ alg: 'RS256', kid: 'other' }, TOKEN)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+    expect(received).toHaveLength(2);
+  });
+
+  test('a body that is no key set is JWKSInvalid, one that is no JSON a JOSEError; neither is cached', async () => {
+    const keySet = createRemoteKeySet(`${base}/jwks.json`, options);
+    body = () => JSON.stringify({ keys: 'none' });
+    await expect(keySet({ alg: 'RS256', kid: 'a' }, TOKEN)).rejects.toBeInstanceOf(errors.JWKSInvalid);
+    body = () => 'not json';
+    await expect(keySet({ alg: 'RS256', kid: 'a' }, TOKEN)).rejects.toThrow('Failed to parse the JSON Web Key Set HTTP response as JSON');
+    status = 500;
+    await expect(keySet({ alg: 'RS256', kid: 'a' }, TOKEN)).rejects.toThrow('Expected 200 OK');
+    expect(keySet.fresh).toBe(false);
+
+    status = 200;
+    body = undefined;
+    keys = [await publicJwk('a')];
+    await expect(keySet({ alg: 'RS256', kid: 'a' }, TOKEN)).resolves.toBeDefined();
+    expect(received).toHaveLength(4);
+  });
+
+  test('the key it resolves verifies a token signed by the issuer\'s key (end to end with jose)', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    keys = [{ ...await exportJWK(publicKey), kid: 'signer', alg: 'RS256' }];
+    const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256', kid: 'signer' }).sign(privateKey);
+    const { jwtVerify } = await import('jose');
+    const keySet = createRemoteKeySet(`${base}/jwks.json`, options);
+    expect(decodeProtectedHeader(token).kid).toBe('signer');
+    await expect(jwtVerify(token, keySet)).resolves.toMatchObject({ payload: { sub: 'alice' } });
   });
 });

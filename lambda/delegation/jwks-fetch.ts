@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { FetchImplementation } from 'jose';
+import type { KeySetFetch } from './remote-key-set';
 
 /**
  * A key set larger than this is refused (the issuer is then unavailable, 503): real ones are a few KB,
@@ -9,22 +9,21 @@ import type { FetchImplementation } from 'jose';
 export const MAX_JWKS_BYTES = 256 * 1024;
 
 /**
- * The JWKS fetch handed to jose's `createRemoteJWKSet` (its `customFetch` option), on node:http(s).
+ * The JWKS fetch of the remote key sets (remote-key-set.ts), on node:http(s).
  *
- * Why: the first call of the global `fetch` makes Node load and set up undici (its HTTP client, with an
- * llhttp parser compiled from WebAssembly), which cost about 25 ms of every cold start; the AWS SDK has
- * already loaded node:http and node:https. Measured in fresh processes: `new Headers()` + the first
- * `fetch` to a loopback JWKS took 74 ms, `new Headers()` + this took 47 ms (jose still creates a `Headers`).
+ * Why not the global `fetch`: its first call makes Node load and set up undici (its HTTP client, with an
+ * llhttp parser compiled from WebAssembly), a large part of a cold start (see docs/benchmarks.md); the AWS
+ * SDK has already loaded node:http and node:https.
  *
- * It does what jose relies on from `fetch` and nothing more: jose reads `status` and `json()` only and
- * refuses any status but 200. Like `fetch` with jose's `redirect: 'manual'`, a redirect is answered as
- * it came and never followed. jose's timeout signal ends the request, body included, with the signal's
- * reason (a `TimeoutError`, which jose turns into `JWKSTimeout`). Certificates are checked by node:https
- * defaults, as by `fetch`. Unlike `fetch`, a body over {@link MAX_JWKS_BYTES} ends the request with an error.
+ * It does what the key set relies on and nothing more: `status` and `json()`, any status but 200 being
+ * refused there. Like `fetch` with `redirect: 'manual'`, a redirect is answered as it came and never
+ * followed. The timeout signal ends the request, body included, with the signal's reason (a
+ * `TimeoutError`, which becomes jose's `JWKSTimeout`). Certificates are checked by node:https defaults,
+ * as by `fetch`. A body over {@link MAX_JWKS_BYTES} ends the request with an error.
  */
-export const fetchJwks: FetchImplementation = (url, { headers, signal }) => new Promise((resolve, reject) => {
+export const fetchJwks: KeySetFetch = (url, { headers, signal }) => new Promise((resolve, reject) => {
   const fail = (error: unknown) => reject(signal.aborted ? signal.reason : error);
-  const request = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers: Object.fromEntries(headers), signal }, (response: IncomingMessage) => {
+  const request = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers, signal }, (response: IncomingMessage) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
     response.on('data', (chunk: Buffer) => {
@@ -38,9 +37,9 @@ export const fetchJwks: FetchImplementation = (url, { headers, signal }) => new 
     response.on('error', fail);
     // TextDecoder, as `Response.json()`, drops a UTF-8 byte order mark that JSON.parse would refuse.
     response.on('end', () => resolve({
-      status: response.statusCode,
-      json: async () => JSON.parse(new TextDecoder().decode(Buffer.concat(chunks))),
-    } as Response));
+      status: response.statusCode ?? 0,
+      json: async () => JSON.parse(new TextDecoder().decode(Buffer.concat(chunks))) as unknown,
+    }));
   });
   request.on('error', fail);
   request.end();

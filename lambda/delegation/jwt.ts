@@ -1,6 +1,4 @@
 import {
-  createRemoteJWKSet,
-  customFetch,
   errors,
   jwtVerify,
   type JWTPayload,
@@ -8,6 +6,7 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { fetchJwks } from './jwks-fetch';
+import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set';
 import { MAX_TOKEN_CHARS } from './request';
 import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
 import { DelegationError, type VerifiedToken } from './types';
@@ -44,7 +43,7 @@ class JwksUnavailableError extends Error {
 
 interface IssuerState {
   readonly config: IssuerConfig;
-  keySet?: ReturnType<typeof createRemoteJWKSet>;
+  keySet?: RemoteKeySet;
   unavailableUntil: number;
 }
 
@@ -111,13 +110,13 @@ export class TokenVerifier {
     };
   }
 
-  private keySet(state: IssuerState): ReturnType<typeof createRemoteJWKSet> {
-    state.keySet ??= createRemoteJWKSet(new URL(state.config.jwksUri), {
-      timeoutDuration: this.timeoutMs,
-      cooldownDuration: this.cooldownMs,
-      cacheMaxAge: this.cacheMaxAgeMs,
-      // node:http(s) instead of the global fetch, which would load undici on every cold start (see jwks-fetch.ts).
-      [customFetch]: fetchJwks,
+  private keySet(state: IssuerState): RemoteKeySet {
+    // Not jose's createRemoteJWKSet, whose Headers would load undici on every cold start (see remote-key-set.ts).
+    state.keySet ??= createRemoteKeySet(state.config.jwksUri, {
+      timeoutMs: this.timeoutMs,
+      cooldownMs: this.cooldownMs,
+      cacheMaxAgeMs: this.cacheMaxAgeMs,
+      fetch: fetchJwks,
     });
     return state.keySet;
   }
