@@ -34,7 +34,10 @@ export interface IDelegationIdentityProvider extends IConstruct {
    * is the Recipient and `SAML:iss` the entityID.
    */
   assumeRolePrincipal(): iam.IPrincipal;
-  /** Lets `grantee`, a role, sign with the signing key (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256 only). */
+  /**
+   * Lets `grantee`, a role, sign with the signing key (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256 only),
+   * and with every other key the provider publishes, as a rotation needs.
+   */
   grantSign(grantee: iam.IGrantable): iam.Grant;
 }
 
