@@ -11,10 +11,10 @@ export const MAX_JWKS_BYTES = 256 * 1024;
 /**
  * The JWKS fetch handed to jose's `createRemoteJWKSet` (its `customFetch` option), on node:http(s).
  *
- * Why: the first call of the global `fetch` makes Node load and set up undici (its HTTP client, with an
- * llhttp parser compiled from WebAssembly), which cost about 25 ms of every cold start; the AWS SDK has
- * already loaded node:http and node:https. Measured in fresh processes: `new Headers()` + the first
- * `fetch` to a loopback JWKS took 74 ms, `new Headers()` + this took 47 ms (jose still creates a `Headers`).
+ * Why: the first call of the global `fetch` makes Node set up undici's HTTP client (with an llhttp parser
+ * compiled from WebAssembly) on every cold start, while the AWS SDK has already loaded node:http and
+ * node:https. Loading undici itself is not avoided (jose's `new Headers()` does it; its cost is in
+ * docs/benchmarks.md, "Cold start"), only the client's setup on the first request.
  *
  * It does what jose relies on from `fetch` and nothing more: jose reads `status` and `json()` only and
  * refuses any status but 200. Like `fetch` with jose's `redirect: 'manual'`, a redirect is answered as
