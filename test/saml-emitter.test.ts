@@ -337,7 +337,7 @@ describe('buildSignedSamlResponse', () => {
     const crypto = jest.requireActual<typeof import('node:crypto')>('node:crypto');
     const original = crypto.createHash;
     const hashed: Array<{ algorithm: string; bytes: number }> = [];
-    const createHash = jest.spyOn(crypto, 'createHash').mockImplementation((algorithm, options) => {
+    const hashSpy = jest.spyOn(crypto, 'createHash').mockImplementation((algorithm, options) => {
       const hash = original(algorithm, options);
       const pass = { algorithm, bytes: 0 };
       hashed.push(pass);
@@ -352,7 +352,7 @@ describe('buildSignedSamlResponse', () => {
     try {
       built = await build();
     } finally {
-      createHash.mockRestore();
+      hashSpy.mockRestore();
     }
     const { xml, signer } = built;
     const assertion = `<saml:Assertion ${between(xml, '<saml:Assertion ', '</saml:Assertion>')}</saml:Assertion>`;

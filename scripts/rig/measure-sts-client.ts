@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import type { ReferenceJob } from './messages';
 import { WARM_REQUESTS_PER_ROUND, WARMUP_REQUESTS } from './measure-warm';
+import type { ReferenceJob } from './messages';
 import { PROJECT_ROOT, childLogFile, startHandlerProcess, stopChild, type ChildScripts, type HandlerProcess } from './rig';
 import { ROUNDS, spread, type Spread } from './spread';
 import { BUNDLE_PATH } from '../../test/support/handler-harness';
