@@ -27,21 +27,41 @@ export function setEnvironment(variables: Record<string, string | undefined>): (
   return () => apply(previous);
 }
 
+/** Requires `path` so that its module code runs again, whatever copy a module registry holds. */
+export type FreshRequire = (path: string) => unknown;
+
+/** Node's own registry: the cached copy is dropped, then required again. */
+function requireFresh(path: string): unknown {
+  const resolved = require.resolve(path);
+  delete require.cache[resolved];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(resolved);
+}
+
+export interface LoadBundledHandlerOptions {
+  /** @default DELEGATION_BUNDLE_PATH */
+  readonly bundlePath?: string;
+  /**
+   * How the bundle is required afresh. Under jest, whose module registry ignores `require.cache`, the test
+   * harness passes one built on `jest.isolateModules`.
+   * @default - drop the copy in `require.cache` and require again
+   */
+  readonly requireFresh?: FreshRequire;
+}
+
 /**
  * Loads a fresh copy of the bundled handler (a cold start) with `env` set while its module code runs,
- * which is when the handler reads its configuration. Under jest, whose module registry ignores
- * `require.cache`, use the test harness's loader instead.
+ * which is when the handler reads its configuration; the previous values are restored afterwards.
+ * The one loader of the bundle: the local command, the test bed and the tests all load it here.
  */
-export function loadBundledHandler(env: Record<string, string | undefined>, bundlePath = DELEGATION_BUNDLE_PATH): ProxyHandler {
+export function loadBundledHandler(env: Record<string, string | undefined>, options: LoadBundledHandlerOptions = {}): ProxyHandler {
+  const bundlePath = options.bundlePath ?? DELEGATION_BUNDLE_PATH;
   if (!existsSync(bundlePath)) {
     throw new Error(`${bundlePath} is missing: run "npx projen bundle" first`);
   }
   const restore = setEnvironment(env);
   try {
-    const resolved = require.resolve(bundlePath);
-    delete require.cache[resolved];
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require(resolved) as { handler: ProxyHandler }).handler;
+    return ((options.requireFresh ?? requireFresh)(bundlePath) as { handler: ProxyHandler }).handler;
   } finally {
     restore();
   }

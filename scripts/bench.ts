@@ -5,6 +5,7 @@ import { measureBundle } from './rig/measure-bundle';
 import { measureColdStart } from './rig/measure-cold';
 import { measureSamlSigning, measureXmlCryptoCost } from './rig/measure-saml';
 import { measureStages } from './rig/measure-stages';
+import { measureStsClient } from './rig/measure-sts-client';
 import { measureWarm, warmUp, type WarmPath } from './rig/measure-warm';
 import { report, summary, type Results } from './rig/report';
 import { PROJECT_ROOT, childLogFile, sampleRequest, startHandlerProcess, startLoadRig, stopChild } from './rig/rig';
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
     const warm = await measureWarm(paths, rig.tokens, samples);
     await stopChild(kmsHandler.child);
     await stopChild(rig.handler!.child);
+    progress('STS client, cached middleware stack against the shipped one');
+    const stsClient = await measureStsClient(rig.scripts, { pem: rig.handlerEnvironment, kms: kmsEnvironment }, rig.tokens, rig.workDirectory);
     progress('stage timings');
     const stageJob = { tokens: rig.tokens, stsSample: samples.sts, kmsSample: samples.kms };
     const stages = await measureStages(rig.scripts, kmsEnvironment, stageJob, rig.workDirectory);
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
       signerCost({ signer: 'KMS signer (default)', billed: billedKms, logBytes: logBytes.handlerLine.kms + accessLine + platformLines, kmsSignsPerDelegation: 1, secretReadsPerColdStart: 0 }),
       signerCost({ signer: 'PEM key in Secrets Manager', billed: billedSecret, logBytes: logBytes.handlerLine.pem + accessLine + platformLines, kmsSignsPerDelegation: 0, secretReadsPerColdStart: 1 }),
     ];
-    const results: Results = { date, warm, stages, cold, bundle, saml, billed: { kms: billedKms, secret: billedSecret }, costs, logBytes };
+    const results: Results = { date, warm, stages, cold, bundle, saml, stsClient, billed: { kms: billedKms, secret: billedSecret }, costs, logBytes };
     mkdirSync(join(PROJECT_ROOT, 'docs'), { recursive: true });
     writeFileSync(REPORT_PATH, report(results));
     process.stdout.write(`${summary(results)}\n\nWritten to ${relative(PROJECT_ROOT, REPORT_PATH)}.\n`);

@@ -20,6 +20,10 @@ function samlResponseBase64(subject = 'auth0|123'): string {
   return Buffer.from(xml, 'utf8').toString('base64');
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 const input = { roleArn: ROLE_ARN, providerArn: PROVIDER_ARN, samlResponseBase64: samlResponseBase64(), durationSeconds: 900 };
 
 const savedEnv = { ...process.env };
@@ -224,7 +228,7 @@ describe('assumeRoleWithSaml', () => {
 
       expect(error.reason).toBe('sts_timeout');
       for (let wait = 0; closedAt.length === 0 && wait < 300; wait++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
       expect(closedAt).toHaveLength(1);
       // Closed because of the deadline, long before the request timeout would have closed it.
@@ -237,18 +241,25 @@ describe('assumeRoleWithSaml', () => {
     }
   });
 
-  test('a deadline that passes during a retry backoff answers at once, and nothing is sent after it', async () => {
-    stub.replyWith(...Array(3).fill({ status: 400, code: 'Throttling', delayMs: 100 }));
-    const startedAt = Date.now();
-    const error = await assumeRoleWithSaml(client, input, { deadline: startedAt + 250 }).catch((caught: unknown) => caught) as DelegationError;
+  test('a deadline that passes during a retry backoff ends the call before the backoff does, and nothing is sent after it', async () => {
+    // STS asks for its retry in 3 s (x-amz-retry-after): the SDK's backoff is then those 3 s rather than a
+    // random jitter, and the deadline, 1 s after the start, falls inside it.
+    const backoffMs = 3000;
+    stub.replyWith(...Array(3).fill({ status: 400, code: 'Throttling', retryAfterMs: backoffMs }));
+    const call = assumeRoleWithSaml(client, input, { deadline: Date.now() + 1000 }).catch((caught: unknown) => caught);
+    // Started before STS has answered, this wait ends before the backoff can: which one settles first says
+    // whether the call waited for the backoff. No bound on how fast the call is: the deadline's timer
+    // fires before this one, however busy the machine.
+    const backoffPending = sleep(backoffMs - 500).then(() => 'the call was still waiting for the backoff');
+    const first = await Promise.race([call, backoffPending]);
 
-    expect(Date.now() - startedAt).toBeLessThan(450);
-    expect(error.reason).toBe('sts_timeout');
-    const callsAtDeadline = stub.callCount;
-    expect(callsAtDeadline).toBeLessThanOrEqual(2);
-    // Throttling backoff is up to a second here: the retry loop, left behind, must not send again.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(stub.callCount).toBe(callsAtDeadline);
+    expect(first).toBeInstanceOf(DelegationError);
+    expect((first as DelegationError).reason).toBe('sts_timeout');
+    expect(stub.callCount).toBe(1);
+    // Past the moment the retry was due: the retry loop, left behind, must not send it.
+    await backoffPending;
+    await sleep(1500);
+    expect(stub.callCount).toBe(1);
   });
 
   test('concurrent calls keep their own deadlines', async () => {

@@ -1,4 +1,4 @@
-import { createHash, KeyObject, sign, verify } from 'node:crypto';
+import { createHash, KeyObject, verify } from 'node:crypto';
 import {
   assertionInput,
   AssertionInputOverrides,
@@ -331,21 +331,35 @@ describe('buildSignedSamlResponse', () => {
     await expect(attempt).rejects.toBe(failure);
   });
 
-  test('costs little more than the RSA signature itself (median of interleaved runs)', async () => {
-    const input = assertionInput();
-    const signer = { sign: async (data: Uint8Array) => sign('sha256', data, privateKey) };
-    const emitterTimes: number[] = [];
-    const bareTimes: number[] = [];
-    for (let round = 0; round < 200; round++) {
-      let started = process.hrtime.bigint();
-      await buildSignedSamlResponse(input, signer);
-      emitterTimes.push(Number(process.hrtime.bigint() - started));
-      started = process.hrtime.bigint();
-      await signer.sign(Buffer.from(`bare signature ${round}`));
-      bareTimes.push(Number(process.hrtime.bigint() - started));
+  test('does the work of one assertion: one SHA-256 pass over the Assertion\'s bytes and one signature, nothing parsed or hashed twice', async () => {
+    // Counted, not timed: the CPU an assertion costs next to the bare signature is measured by the benchmark
+    // ("SAML build + sign" in docs/benchmarks.md). jest.requireActual gives the module object saml.ts calls into.
+    const crypto = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+    const original = crypto.createHash;
+    const hashed: Array<{ algorithm: string; bytes: number }> = [];
+    const hashSpy = jest.spyOn(crypto, 'createHash').mockImplementation((algorithm, options) => {
+      const hash = original(algorithm, options);
+      const pass = { algorithm, bytes: 0 };
+      hashed.push(pass);
+      const update = hash.update.bind(hash) as (data: string | Uint8Array) => typeof hash;
+      hash.update = ((data: string | Uint8Array) => {
+        pass.bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+        return update(data);
+      }) as typeof hash.update;
+      return hash;
+    });
+    let built: Awaited<ReturnType<typeof build>>;
+    try {
+      built = await build();
+    } finally {
+      hashSpy.mockRestore();
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-    // A DOM or a generic XML-DSig library would cost several signatures' worth; the bound leaves room for coverage and noise.
-    expect(median(emitterTimes) / median(bareTimes)).toBeLessThan(2);
+    const { xml, signer } = built;
+    const assertion = `<saml:Assertion ${between(xml, '<saml:Assertion ', '</saml:Assertion>')}</saml:Assertion>`;
+    const signature = `<ds:Signature ${between(xml, '<ds:Signature ', '</ds:Signature>')}</ds:Signature>`;
+
+    expect(hashed).toEqual([{ algorithm: 'sha256', bytes: Buffer.byteLength(assertion.replace(signature, '')) }]);
+    expect(signer.signedData).toHaveLength(1);
+    expect(signer.signedData[0].toString('utf8')).toMatch(/^<ds:SignedInfo [^]*<\/ds:SignedInfo>$/);
   });
 });

@@ -68,61 +68,15 @@ const MIN_CALL_BUDGET_MS = 100;
  * the SDK reads itself), standard jittered retries, bounded timeouts, and a credential provider that
  * refuses, so no credential lookup (environment, files, instance metadata) can ever happen.
  *
- * `cacheMiddleware` resolves the SDK's middleware stack once instead of on every call: that resolution
- * (copying, sorting and chaining some twenty middleware) was a third of the SDK's own CPU per call
- * (measured: ~150 µs of ~470 µs with the HTTP layer stubbed out; ~180 µs less per call over loopback HTTP,
- * ~1150 → ~915 µs, old and new client alternating in one process). A cached stack only serves calls sent
- * without per-call options, so the deadline's abort signal cannot be passed to `send`; it takes the
- * way {@link withCallSignals} describes instead.
+ * A plain client: each call passes its deadline as `send`'s `abortSignal`. Caching the middleware stack
+ * (`cacheMiddleware`, which serves only calls sent without options) and carrying the signal around it
+ * saves less than a tenth of a warm request as deployed, too little to pay for patching the SDK; see "STS
+ * client" in docs/benchmarks.md.
  */
 export function createStsClient(options: StsClientOptions): STSClient {
-  return withCallSignals(new STSClient({
+  return new STSClient({
     ...boundedClientConfig(options, STS_REQUEST_TIMEOUT_MS),
     credentials: refuseCredentials,
-    cacheMiddleware: true,
-  }));
-}
-
-/** The abort signal of each call: first by its command input, then by the HTTP request serialized from it. */
-const callSignals = new WeakMap<object, AbortSignal>();
-
-/**
- * Gives each call of a client with a cached middleware stack its own abort signal, as `send`'s
- * `abortSignal` option would. The signal is registered under the command's input object (see
- * {@link assumeRoleWithSaml}); a build-step middleware, which sees that input next to the serialized
- * HTTP request, registers it under the request too (retries resend that same request object); and the
- * client's HTTP handler (the SDK's own, created from the options above) gets it with every attempt, so
- * an attempt in flight is destroyed when the deadline passes, and an attempt after it is never sent.
- * Per-call objects as keys keep concurrent calls apart (the local server runs several at once).
- */
-function withCallSignals(client: STSClient): STSClient {
-  client.middlewareStack.add((next) => (args) => {
-    const signal = callSignals.get(args.input as object);
-    if (signal) {
-      callSignals.set(args.request as object, signal);
-    }
-    return next(args);
-  }, { step: 'build' });
-  const handler = client.config.requestHandler as { handle(request: object, options?: { abortSignal?: AbortSignal }): unknown };
-  const handle = handler.handle.bind(handler);
-  handler.handle = (request, handlerOptions) => handle(request, {
-    ...handlerOptions,
-    abortSignal: callSignals.get(request) ?? handlerOptions?.abortSignal,
-  });
-  return client;
-}
-
-/**
- * Settles with `work`, or rejects with the signal's `TimeoutError` (which {@link classifyAwsFailure} reads
- * as a timeout) as soon as `signal` aborts: the SDK's retry loop no longer sees the signal, so a backoff
- * wait that outlasts the deadline is not waited for (the attempt after it fails at once, unsent). The
- * signal cannot have aborted yet: calls are only started with at least {@link MIN_CALL_BUDGET_MS} left.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
@@ -174,13 +128,10 @@ export async function assumeRoleWithSaml(
       SAMLAssertion: input.samlResponseBase64,
       DurationSeconds: input.durationSeconds,
     };
-    const signal = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
-    if (signal) {
-      callSignals.set(commandInput, signal);
-    }
-    // No options to `send`, so the client's cached middleware stack serves the call; the deadline travels by `callSignals`.
-    const sent = client.send(new AssumeRoleWithSAMLCommand(commandInput));
-    output = await (signal ? untilAborted(sent, signal) : sent);
+    // The SDK gives the signal to every attempt (one in flight is destroyed) and to its retry backoff, so
+    // the call ends when the deadline passes and nothing is sent after it.
+    const abortSignal = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
+    output = await client.send(new AssumeRoleWithSAMLCommand(commandInput), { abortSignal });
   } catch (error) {
     throw stsFailureToDelegationError(error);
   }

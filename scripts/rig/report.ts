@@ -15,6 +15,7 @@ import { AWS_SDK_SCOPES, type BundleComposition } from './measure-bundle';
 import type { ColdStart } from './measure-cold';
 import type { SamlComparison } from './measure-saml';
 import type { Stage } from './measure-stages';
+import { STS_CLIENT_ROUNDS, STS_CLIENT_SAVING_BAR, type StsClientComparison } from './measure-sts-client';
 import { WARMUP_REQUESTS, WARM_REQUESTS_PER_ROUND, type WarmResult } from './measure-warm';
 import type { ReferenceName } from './messages';
 import { COLD_ROUNDS, ROUNDS, fixed, kib, rangeText, type Spread } from './spread';
@@ -28,6 +29,7 @@ export interface Results {
   readonly cold: ColdStart;
   readonly bundle: BundleComposition;
   readonly saml: SamlComparison;
+  readonly stsClient: readonly StsClientComparison[];
   readonly billed: Readonly<Record<'kms' | 'secret', Billed>>;
   readonly costs: readonly SignerCost[];
   readonly logBytes: { readonly handlerLine: Readonly<Record<'pem' | 'kms', number>>; readonly accessLine: number; readonly platformLines: number };
@@ -103,7 +105,16 @@ export function goals(results: Results): Goal[] {
 function comparisons(results: Results): Goal[] {
   const { cold, saml } = results;
   const pem = cold.subjects.find((subject) => subject.name === 'pem')!;
+  const stsClientRows = results.stsClient.map((entry): Goal => ({
+    name: `STS client with a cached middleware stack, ${entry.path.toUpperCase()} path`,
+    subject: `${ms(entry.cachedMicros.median)} CPU per request`,
+    reference: `the handler as shipped (plain \`send\` with the call's abort signal), ${ms(entry.plainMicros.median)}`,
+    ratio: entry.ratio,
+    target: '(comparison)',
+    method: `${STS_CLIENT_METHOD}; see "STS client" below`,
+  }));
   return [
+    ...stsClientRows,
     {
       name: 'Cold start, PEM signer',
       subject: `${fixed(pem.doneMs.median, 0)} ms`,
@@ -288,6 +299,29 @@ Prices used:
 ${priceRows.join('\n')}`;
 }
 
+const STS_CLIENT_METHOD = `process.cpuUsage() over ${WARM_REQUESTS_PER_ROUND} sequential handler calls per variant, each variant in a warm process of its own (${WARMUP_REQUESTS} warm-up calls), the two variants one after the other in every round, which goes first swapped from round to round; ${STS_CLIENT_ROUNDS} rounds`;
+
+function stsClientSection(results: Results): string {
+  const production = results.stsClient.find((entry) => entry.path === 'kms')!;
+  const savedEnough = production.savedShare.median >= STS_CLIENT_SAVING_BAR;
+  const lines = results.stsClient.map((entry) => `- ${PATH_TEXT[entry.path]}: as shipped ${fixed(entry.plainMicros.median, 0)} µs per request (${fixed(entry.plainMicros.min, 0)}–${fixed(entry.plainMicros.max, 0)}), `
+    + `with the cached stack ${fixed(entry.cachedMicros.median, 0)} µs (${fixed(entry.cachedMicros.min, 0)}–${fixed(entry.cachedMicros.max, 0)}); cached / shipped **${fixed(entry.ratio.median, 3)}×** (${rangeText(entry.ratio, 3)}), `
+    + `so the cache saves **${fixed(entry.savedShare.median * 100, 1)}%** of the warm request (${fixed(entry.savedShare.min * 100, 1)}–${fixed(entry.savedShare.max * 100, 1)}%, median of per-round shares).`);
+  return `## STS client: cached middleware stack
+
+The handler as shipped sends \`AssumeRoleWithSAML\` with \`send(command, { abortSignal })\`, so the SDK resolves
+its middleware stack on every call. The alternative, \`scripts/rig/sts-cached-stack.ts\` bundled in place of the
+shipped client, resolves it once (\`cacheMiddleware\`, which serves only calls sent without options) and carries
+each call's abort signal to the HTTP handler by patching it. Such a patch is kept only if it saves at least
+${fixed(STS_CLIENT_SAVING_BAR * 100, 0)}% of the warm request's CPU as deployed (the KMS signer); the PEM path is shown too. This run:
+${savedEnough ? '**it does**' : 'it does not'} (${fixed(production.savedShare.median * 100, 1)}% on the KMS path).
+
+${lines.join('\n')}
+
+Method: ${STS_CLIENT_METHOD}. The share is (shipped − cached) / shipped within each round; the table's ratio is
+cached / shipped within each round.`;
+}
+
 export function report(results: Results): string {
   const { warm, stages, cold, bundle, saml } = results;
   const helpers = bundle.packages.filter((entry) => entry.sdk && !AWS_SDK_SCOPES.some((scope) => entry.name.startsWith(scope))).map((entry) => `\`${entry.name}\``);
@@ -366,6 +400,8 @@ ${coldRows.join('\n')}
 
 Loading Node's fetch implementation (undici), which jose's \`createRemoteJWKSet\` still triggers with
 \`new Headers()\`, takes ${fixed(cold.fetchLoadMs.median, 1)} ms (${rangeText(cold.fetchLoadMs, 1)}) alone in a fresh process.
+
+${stsClientSection(results)}
 
 ${billingSection(results)}
 

@@ -210,7 +210,8 @@ export async function startHandlerProcess(
   logFile: string,
   execArgv: readonly string[] = [],
 ): Promise<HandlerProcess> {
-  const env = childEnvironment({ ...handlerEnvironment, LOAD_HANDLER_BUNDLE: BUNDLE_PATH });
+  // The shipped bundle unless the environment names another (`LOAD_HANDLER_BUNDLE`, e.g. a variant under comparison).
+  const env = childEnvironment({ LOAD_HANDLER_BUNDLE: BUNDLE_PATH, ...handlerEnvironment });
   const child = forkWithLog(scripts.handler, env, logFile, execArgv);
   const ready = await nextMessage<HandlerReply>(child, 'handler process', READY_TIMEOUT_MS);
   if (ready.type !== 'ready') {

@@ -17,6 +17,8 @@ export interface StubFault {
   readonly message?: string;
   /** Milliseconds to wait before answering. */
   readonly delayMs?: number;
+  /** The SDK's retry hint, sent as `x-amz-retry-after` (milliseconds from the answer until the retry). */
+  readonly retryAfterMs?: number;
 }
 
 /** A successful answer that arrives late. */
@@ -34,6 +36,11 @@ export type StubReply = StubFault | StubDelay | StubDrop;
 
 function isFault(reply: StubReply): reply is StubFault {
   return 'code' in reply;
+}
+
+/** The headers of a scripted fault's answer. */
+function faultHeaders(reply: StubFault, contentType: string): Record<string, string> {
+  return reply.retryAfterMs === undefined ? { 'content-type': contentType } : { 'content-type': contentType, 'x-amz-retry-after': String(reply.retryAfterMs) };
 }
 
 interface ScriptedServer {
@@ -253,7 +260,7 @@ export async function startStsStub(options: StsStubOptions = {}): Promise<StsStu
     if (params.Action !== 'AssumeRoleWithSAML' || request.method !== 'POST') {
       response.writeHead(400, { 'content-type': 'text/xml' }).end(stsErrorXml({ status: 400, code: 'InvalidAction', message: 'Only AssumeRoleWithSAML is stubbed' }));
     } else if (reply && isFault(reply)) {
-      response.writeHead(reply.status, { 'content-type': 'text/xml' }).end(stsErrorXml(reply));
+      response.writeHead(reply.status, faultHeaders(reply, 'text/xml')).end(stsErrorXml(reply));
     } else {
       response.writeHead(200, { 'content-type': 'text/xml' }).end(stsSuccessXml(call, accountId));
     }
@@ -314,7 +321,7 @@ export async function startKmsStub(options: KmsStubOptions): Promise<KmsStub> {
     const keyId = String(body.KeyId);
     const privateKey = keyId === options.keyId ? options.privateKey : options.keys?.get(keyId);
     if (reply && isFault(reply)) {
-      kmsJson(response, reply.status, { __type: reply.code, message: reply.message ?? 'scripted fault' });
+      response.writeHead(reply.status, faultHeaders(reply, 'application/x-amz-json-1.1')).end(JSON.stringify({ __type: reply.code, message: reply.message ?? 'scripted fault' }));
     } else if (operation !== 'Sign' && operation !== 'GetPublicKey') {
       kmsJson(response, 400, { __type: 'UnsupportedOperationException', message: `${operation} is not stubbed` });
     } else if (privateKey === undefined) {

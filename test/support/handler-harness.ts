@@ -1,9 +1,8 @@
 import { verify, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { recordCapturedOutput } from './secret-scan';
-import { setEnvironment } from '../../local/bundled-handler';
+import { loadBundledHandler as loadBundle, setEnvironment } from '../../local/bundled-handler';
 
 /**
  * Drives the bundled delegation handler (assets/lambda/delegation/index.js, as deployed) with API Gateway
@@ -97,24 +96,20 @@ export function delegationEnvironment(
 }
 
 /**
- * Loads a fresh copy of the bundled handler (a cold start) with `env` set while its module code runs.
- * The `DELEGATION_*` variables are restored afterwards, as the handler reads them only at cold start.
+ * Loads a fresh copy of the bundled handler (a cold start) through local/'s loader, with `env` set while
+ * its module code runs; jest's module registry is bypassed with `jest.isolateModules`.
  */
 export function loadBundledHandler(env: Record<string, string | undefined>): DelegationHandler {
-  if (!existsSync(BUNDLE_PATH)) {
-    throw new Error(`${BUNDLE_PATH} is missing: run "npx projen bundle" first`);
-  }
-  const restore = setEnvironment(env);
-  try {
-    let handler: DelegationHandler | undefined;
-    jest.isolateModules(() => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      handler = (require(BUNDLE_PATH) as { handler: DelegationHandler }).handler;
-    });
-    return handler!;
-  } finally {
-    restore();
-  }
+  return loadBundle(env, { bundlePath: BUNDLE_PATH, requireFresh: requireIsolated });
+}
+
+function requireIsolated(path: string): unknown {
+  let loaded: unknown;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(path);
+  });
+  return loaded;
 }
 
 export interface EventOptions {
