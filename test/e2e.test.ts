@@ -1,7 +1,7 @@
 import { exampleStackTemplate } from '../local/example-template';
 import { s3Decision, type Decision } from '../local/iam-decisions';
 import { startTestBed, type TestBed } from '../local/test-bed';
-import { loadBundledHandler } from './support/handler-harness';
+import { loadBundledHandler, logsOf } from './support/handler-harness';
 
 /**
  * The whole flow over real HTTP on 127.0.0.1: local OIDC issuer → API Gateway adapter → bundled handler
@@ -32,7 +32,7 @@ async function delegate(bed: TestBed, token: string, init: DelegateOptions = {})
   const headers: Record<string, string> = { 'Content-Type': init.contentType ?? 'application/json' };
   if (init.bearer !== false) headers.Authorization = `Bearer ${token}`;
   if (init.origin) headers.Origin = init.origin;
-  const { result, logs } = await captureLogs(async () => {
+  const { result, logs } = await logsOf(async () => {
     const response = await fetch(bed.server.url, { method: 'POST', headers, body: init.body ?? '{}' });
     return { status: response.status, headers: response.headers, body: await response.json() as Record<string, any> };
   });
@@ -48,20 +48,6 @@ function s3(bed: TestBed, subject: string, action: string, key: string): Decisio
     return s3Decision(bed.rolePolicies, { action, resource: bed.bucketArn, subject, context: { 's3:prefix': key } });
   }
   return s3Decision(bed.rolePolicies, { action, resource: `${bed.bucketArn}/${key}`, subject });
-}
-
-/** Collects what the in-process handler writes to stdout/stderr while `work` runs. */
-async function captureLogs<T>(work: () => Promise<T>): Promise<{ result: T; logs: string }> {
-  const chunks: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }));
-  try {
-    return { result: await work(), logs: chunks.join('') };
-  } finally {
-    spies.forEach((spy) => spy.mockRestore());
-  }
 }
 
 describe('one issuer', () => {

@@ -13,7 +13,7 @@ import { keyIdOf, kmsDigestSigner, kmsPublicKey, mintIdToken, publicJwk } from '
 import { createIssuerHandler, type IssuerHandler } from './live-proof/issuer';
 import { createProver, type ProverConfig, type ProverDependencies } from './live-proof/prover';
 import { LIVE_PROOF_AUDIENCE, LIVE_PROOF_USER_PREFIX, liveProofStack } from './live-proof/stack';
-import { setEnvironment, loadBundledHandler } from './support/handler-harness';
+import { setEnvironment, loadBundledHandler, logsOf } from './support/handler-harness';
 import { startLoopbackKms, type LoopbackKms } from './support/kms-loopback';
 import { startLoopbackS3, type LoopbackS3 } from './support/s3-loopback';
 import { logicalIdsOfType, resolveIntrinsics, type Template } from '../local/cloudformation';
@@ -73,20 +73,6 @@ async function serveIssuer(handler: IssuerHandler): Promise<{ server: Server; ur
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
-
-/** Runs `work` with stdout and stderr collected (the delegation handler logs a line per request). */
-async function quietly<T>(work: () => Promise<T>): Promise<{ result: T; logs: string }> {
-  const chunks: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }));
-  try {
-    return { result: await work(), logs: chunks.join('') };
-  } finally {
-    spies.forEach((spy) => spy.mockRestore());
-  }
 }
 
 function rsaKey(): KeyObject {
@@ -331,7 +317,7 @@ describe('the prover on loopback', () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         bundled = require(PROVER_BUNDLE);
       });
-      const { result, logs } = await quietly(() => bundled!.handler(event));
+      const { result, logs } = await logsOf(() => bundled!.handler(event));
       return { facts: result, logs };
     } finally {
       restore();
@@ -402,7 +388,7 @@ describe('the prover on loopback', () => {
       const prover = proverFrom({}, {
         s3ClientFor: (credentials) => new S3Client({ region: 'us-east-1', endpoint: permissive.endpoint, forcePathStyle: true, credentials, maxAttempts: 1 }),
       });
-      const { result: facts } = await quietly(() => prover({ scenario: 'cross-user', subject: ALICE, otherSubject: BOB }));
+      const { result: facts } = await logsOf(() => prover({ scenario: 'cross-user', subject: ALICE, otherSubject: BOB }));
       expect(facts).toMatchObject({ intruder: { putOther: 'ok', getOther: 'ok' } });
       expect(facts).not.toEqual(EXPECTED_FACTS['cross-user']);
     } finally {
@@ -412,7 +398,7 @@ describe('the prover on loopback', () => {
 
   test('an endpoint that refuses the token: the facts say 401 invalid_token, S3 is skipped, and nothing is retried', async () => {
     const fetchSpy = jest.fn(fetch);
-    const { result: facts } = await quietly(() => proverFrom({ audience: 'another-client' }, { fetch: fetchSpy })({ scenario: 'own-prefix', subject: ALICE }));
+    const { result: facts } = await logsOf(() => proverFrom({ audience: 'another-client' }, { fetch: fetchSpy })({ scenario: 'own-prefix', subject: ALICE }));
     expect(facts).toEqual({
       scenario: 'own-prefix',
       exchange: { status: 401, error: 'invalid_token' },
@@ -456,7 +442,7 @@ describe('the prover on loopback', () => {
   });
 
   test('S3 errors other than AccessDenied are reported by their code', async () => {
-    const { result: facts } = await quietly(() => proverFrom({ bucketName: 'no-such-bucket' })({ scenario: 'own-prefix', subject: ALICE }));
+    const { result: facts } = await logsOf(() => proverFrom({ bucketName: 'no-such-bucket' })({ scenario: 'own-prefix', subject: ALICE }));
     expect(facts).toMatchObject({ exchange: { status: 200 }, putOwn: 'NoSuchBucket', getOwn: 'NoSuchBucket', sameContent: false });
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { timedRun } from './measure-cold';
 import type { SamlSigningReply, SamlSigningRound } from './messages';
-import { PROJECT_ROOT, childEnvironment, childLogFile, forkWithLog, nextMessage, stopChild, type LoadRig } from './rig';
+import { HANDLER_BUNDLE_FLAGS, PROJECT_ROOT, childEnvironment, childLogFile, forkWithLog, nextMessage, stopChild, type LoadRig } from './rig';
 import { COLD_ROUNDS, ROUNDS, spread, type Spread } from './spread';
 import { BUNDLE_PATH } from '../../test/support/handler-harness';
 
@@ -58,14 +58,8 @@ export async function measureXmlCryptoCost(rig: LoadRig): Promise<Pick<SamlCompa
       loader: 'ts',
     },
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    mainFields: ['module', 'main'],
-    legalComments: 'none',
-    logLevel: 'error',
+    ...HANDLER_BUNDLE_FLAGS,
+    mainFields: [...HANDLER_BUNDLE_FLAGS.mainFields],
   });
   const timer = rig.scripts.requireTimer;
   const xmlEnv = childEnvironment({ REQUIRE_TARGET: outfile });

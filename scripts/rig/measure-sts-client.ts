@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { WARM_REQUESTS_PER_ROUND, WARMUP_REQUESTS } from './measure-warm';
 import type { ReferenceJob } from './messages';
-import { PROJECT_ROOT, childLogFile, startHandlerProcess, stopChild, type ChildScripts, type HandlerProcess } from './rig';
+import { HANDLER_BUNDLE_FLAGS, PROJECT_ROOT, childLogFile, startHandlerProcess, stopChild, type ChildScripts, type HandlerProcess } from './rig';
 import { ROUNDS, spread, type Spread } from './spread';
 import { BUNDLE_PATH } from '../../test/support/handler-harness';
 
@@ -49,14 +49,8 @@ async function buildCachedStackBundle(directory: string): Promise<string> {
   const result = await build({
     entryPoints: [join(PROJECT_ROOT, 'lambda', 'delegation', 'index.ts')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    mainFields: ['module', 'main'],
-    legalComments: 'none',
-    logLevel: 'error',
+    ...HANDLER_BUNDLE_FLAGS,
+    mainFields: [...HANDLER_BUNDLE_FLAGS.mainFields],
     plugins: [cachedStack],
     metafile: true,
   });

@@ -33,6 +33,18 @@ import { logDirectory } from '../../test/support/secret-scan';
  */
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
+
+/** The bundle task's esbuild flags for the handlers, so bundles built here compare with the shipped one. */
+export const HANDLER_BUNDLE_FLAGS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: true,
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  logLevel: 'error',
+} as const;
 const NODE_MODULES = join(PROJECT_ROOT, 'node_modules');
 const CHILD_ENTRIES = {
   handler: 'handler-process',

@@ -199,6 +199,12 @@ export async function captureOutput<T>(work: () => Promise<T>): Promise<{ result
   }
 }
 
+/** What `work` returns and everything it wrote, as one text (see {@link captureOutput}). */
+export async function logsOf<T>(work: () => Promise<T>): Promise<{ result: T; logs: string }> {
+  const { result, output } = await captureOutput(work);
+  return { result, logs: output };
+}
+
 /** Verifies the enveloped signature value of a SAML Response over its embedded canonical SignedInfo. */
 export function samlSignatureVerifies(samlResponseXml: string, publicKey: KeyObject): boolean {
   const signedInfo = /<ds:SignedInfo[\s\S]*?<\/ds:SignedInfo>/.exec(samlResponseXml)?.[0];
