@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DelegationError } from './errors';
 import type { AssumeRoleWithSamlResult } from './sts';
-import { DelegationError } from './types';
 
 /**
  * Maps results and errors to API Gateway proxy responses: JSON bodies in the shapes Auth0's `/delegation`
@@ -73,7 +73,7 @@ export function assertOriginAllowed(event: Pick<APIGatewayProxyEvent, 'headers' 
   }
   const origin = requestOrigin(event);
   if (origin === undefined || !allowedOrigins.includes(origin)) {
-    throw new DelegationError(403, 'access_denied', 'Requests from this origin are not allowed', {}, 'origin_not_allowed');
+    throw DelegationError.accessDenied('origin_not_allowed', 'Requests from this origin are not allowed');
   }
 }
 
@@ -113,17 +113,25 @@ export function successResponse(result: AssumeRoleWithSamlResult, cors: Record<s
   return jsonResponse(200, body, cors);
 }
 
-/** The answer for a {@link DelegationError}: its status, its headers, and `WWW-Authenticate` on every 401. */
-export function errorResponse(error: DelegationError, cors: Record<string, string>): APIGatewayProxyResult {
-  const headers: Record<string, string> = { ...cors, ...error.headers };
-  if (error.status === 401 && !Object.keys(headers).some((name) => name.toLowerCase() === 'www-authenticate')) {
-    headers['WWW-Authenticate'] = INVALID_TOKEN_CHALLENGE;
+/**
+ * The headers a status demands, decided here and nowhere else: the Bearer challenge of every 401
+ * (RFC 6750), `Allow` on 405 (RFC 9110), and on 503 how long to wait before retrying.
+ */
+export function errorHeaders(error: DelegationError): Record<string, string> {
+  switch (error.status) {
+    case 401:
+      return { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE };
+    case 405:
+      return { Allow: 'POST' };
+    case 503:
+      return error.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(error.retryAfterSeconds) };
+    default:
+      return {};
   }
-  const body: DelegationErrorBody = { error: error.code, error_description: error.description };
-  return jsonResponse(error.status, body, headers);
 }
 
-/** The error a bug turns into: 500 with a generic description and nothing of the failure itself. */
-export function serverError(): DelegationError {
-  return new DelegationError(500, 'server_error', 'The delegation service failed unexpectedly', {}, 'unexpected_error');
+/** The answer for a {@link DelegationError}: its status, the headers that status demands, and the OAuth-style body. */
+export function errorResponse(error: DelegationError, cors: Record<string, string>): APIGatewayProxyResult {
+  const body: DelegationErrorBody = { error: error.code, error_description: error.description };
+  return jsonResponse(error.status, body, { ...cors, ...errorHeaders(error) });
 }

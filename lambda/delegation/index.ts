@@ -2,14 +2,14 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { decideGrant } from './claims';
 import { loadConfig, type DelegationConfig } from './config';
-import { assertOriginAllowed, corsHeaders, errorResponse, requestOrigin, serverError, successResponse } from './http';
+import { DelegationError } from './errors';
+import { assertOriginAllowed, corsHeaders, errorResponse, requestOrigin, successResponse } from './http';
 import { TokenVerifier } from './jwt';
 import { parseDelegationRequest } from './request';
 import { buildSignedSamlResponse } from './saml';
 import { createKmsClient, createSecretsManagerClient, remoteSignerWithinDeadline, type SigningDependency } from './signing';
 import { assumeRoleWithSaml, createStsClient } from './sts';
 import { coldStartFailureLine, requestLogLine, writeLogLine } from './telemetry';
-import { DelegationError } from './types';
 import { awsSamlAudienceFor } from '../../src/private/saml-constants';
 import { KmsSigner } from '../shared/kms-signer';
 import { PemSigner } from '../shared/pem-signer';
@@ -136,7 +136,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
     }, { deadline });
     response = successResponse(result, cors);
   } catch (error) {
-    const failure = error instanceof DelegationError ? error : serverError();
+    const failure = error instanceof DelegationError ? error : DelegationError.unexpected();
     if (!(error instanceof DelegationError)) {
       unexpected = error;
     } else if (error.cause !== undefined) {

@@ -1,7 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { boundedClientConfig, classifyAwsFailure, dependencyUnavailable, type AwsClientOptions } from './aws-errors';
-import { DelegationError } from './types';
+import { boundedClientConfig, classifyAwsFailure, retryAfterSecondsFor, type AwsClientOptions } from './aws-errors';
+import { DelegationError } from './errors';
 import type { Signer } from '../shared/signer';
 
 /**
@@ -25,14 +25,13 @@ export function createKmsClient(options: KmsClientOptions): KMSClient {
   return new KMSClient(boundedClientConfig(options, KMS_REQUEST_TIMEOUT_MS));
 }
 
-const SIGNING_UNAVAILABLE = 'The signing service is temporarily unavailable; retry later';
-
 /** Where a remote signer's key lives: KMS holds it, or Secrets Manager hands it out once per container. */
 export type SigningDependency = 'kms' | 'secretsmanager';
 
 /** Maps any failure of a remote signature to a 503 whose reason names the dependency and its error code. */
 export function signingFailureToDelegationError(error: unknown, dependency: SigningDependency = 'kms'): DelegationError {
-  return dependencyUnavailable(dependency, classifyAwsFailure(error), SIGNING_UNAVAILABLE);
+  const failure = classifyAwsFailure(error);
+  return DelegationError.unavailable(dependency, failure.code, retryAfterSecondsFor(failure));
 }
 
 /**
