@@ -59,7 +59,7 @@ export function parseSigner(env: Env): SignerConfig {
     if (!SECRET_ARN.test(secretArn!)) {
       fail(DelegationEnv.SIGNING_KEY_SECRET_ARN, 'must be a Secrets Manager secret ARN');
     }
-    return { kind: 'pem', signingKeySecretArn: secretArn! };
+    return { kind: 'secret-pem', signingKeySecretArn: secretArn! };
   }
   return fail(DelegationEnv.SIGNER, 'must be "kms" or "pem"');
 }

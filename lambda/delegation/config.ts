@@ -41,11 +41,16 @@ export interface DelegationConfig {
   readonly signingCertificate?: string;
 }
 
-/** How assertions are signed: a KMS key, an inline PEM key, or a PEM key kept in Secrets Manager. */
+/**
+ * How assertions are signed, one `kind` per signer in lambda/shared/: `kms` (KmsSigner, the default),
+ * `pem` (PemSigner with an inline key, for tests and local runs) and `secret-pem` (SecretPemSigner, a
+ * PEM key read from Secrets Manager). `DELEGATION_SIGNER` names only `kms` or `pem`: with `pem`, which
+ * of the key variables is set decides between the last two.
+ */
 export type SignerConfig =
   | { readonly kind: 'kms'; readonly kmsKeyArn: string }
   | { readonly kind: 'pem'; readonly signingKeyPem: string }
-  | { readonly kind: 'pem'; readonly signingKeySecretArn: string };
+  | { readonly kind: 'secret-pem'; readonly signingKeySecretArn: string };
 
 export const DEFAULT_SESSION_DURATION_SECONDS = 3600;
 export const MIN_SESSION_DURATION_SECONDS = 900;

@@ -35,16 +35,17 @@ interface Runtime {
 
 function createSigner(config: DelegationConfig, region: string): { signer: Signer; signingDependency?: SigningDependency } {
   const signer = config.signer;
-  if (signer.kind === 'kms') {
-    return { signer: new KmsSigner(signer.kmsKeyArn, createKmsClient({ region })), signingDependency: 'kms' };
+  switch (signer.kind) {
+    case 'kms':
+      return { signer: new KmsSigner(signer.kmsKeyArn, createKmsClient({ region })), signingDependency: 'kms' };
+    case 'pem':
+      return { signer: new PemSigner(signer.signingKeyPem) };
+    case 'secret-pem':
+      return {
+        signer: new SecretPemSigner(signer.signingKeySecretArn, createSecretsManagerClient({ region })),
+        signingDependency: 'secretsmanager',
+      };
   }
-  if ('signingKeyPem' in signer) {
-    return { signer: new PemSigner(signer.signingKeyPem) };
-  }
-  return {
-    signer: new SecretPemSigner(signer.signingKeySecretArn, createSecretsManagerClient({ region })),
-    signingDependency: 'secretsmanager',
-  };
 }
 
 function createRuntime(env: NodeJS.ProcessEnv): Runtime {
