@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DelegationError } from '../lambda/delegation/errors';
-import { corsHeaders, errorHeaders, errorResponse, requestOrigin, successResponse } from '../lambda/delegation/http';
+import { RequestHeaders } from '../lambda/delegation/headers';
+import { corsHeaders, errorHeaders, errorResponse, successResponse } from '../lambda/delegation/http';
 
 const ALLOWED = ['https://app.example.com', 'http://localhost:3000'];
 const NO_STORE_HEADERS = {
@@ -26,6 +27,11 @@ const stsResult = {
   SourceIdentity: 'auth0-123',
   PackedPolicySize: 6,
 };
+
+/** The Origin as the handler reads it, once per request. */
+function requestOrigin(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>): string | undefined {
+  return RequestHeaders.of(event).origin;
+}
 
 function headersOf(headers: Record<string, string>, multi: Record<string, string[]> = {}): Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'> {
   return { headers, multiValueHeaders: multi };

@@ -1,5 +1,6 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { DelegationError } from './errors';
+import type { RequestHeaders } from './headers';
 import type { AssumeRoleWithSamlResult } from './sts';
 
 /**
@@ -43,35 +44,17 @@ const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate';
 
 const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
 
-/** The request's `Origin` header, or undefined when absent or sent more than once. */
-export function requestOrigin(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>): string | undefined {
-  const values: string[] = [];
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (name.toLowerCase() === 'origin' && typeof value === 'string') {
-      values.push(value);
-    }
-  }
-  for (const [name, list] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (name.toLowerCase() === 'origin' && Array.isArray(list) && list.length > 1) {
-      return undefined;
-    }
-  }
-  return values.length === 1 ? values[0] : undefined;
-}
-
 /**
  * Refuses a browser request from an origin that is not allowed before any token is verified or
  * anything signed: a form-encoded POST needs no CORS preflight, so without this check a foreign page
  * could spend KMS and STS quota although the browser would hide the answer from it. Requests without
  * an `Origin` header (servers, mobile apps) are not affected.
  */
-export function assertOriginAllowed(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>, allowedOrigins: readonly string[]): void {
-  const present = Object.keys(event.headers ?? {}).some((name) => name.toLowerCase() === 'origin')
-    || Object.keys(event.multiValueHeaders ?? {}).some((name) => name.toLowerCase() === 'origin');
-  if (!present) {
+export function assertOriginAllowed(headers: RequestHeaders, allowedOrigins: readonly string[]): void {
+  if (!headers.has('origin')) {
     return;
   }
-  const origin = requestOrigin(event);
+  const origin = headers.origin;
   if (origin === undefined || !allowedOrigins.includes(origin)) {
     throw DelegationError.accessDenied('origin_not_allowed', 'Requests from this origin are not allowed');
   }

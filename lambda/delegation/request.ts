@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DelegationError } from './errors';
+import { RequestHeaders } from './headers';
 import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
 import type { DelegationRequest } from './types';
 import { MAX_ID_TOKEN_CHARS } from '../../src/delegation-environment';
@@ -36,9 +37,14 @@ export interface ParseRequestOptions {
 /**
  * Parses `POST /delegation` strictly into a {@link DelegationRequest}: either the Auth0 legacy body
  * (JSON or form) or `Authorization: Bearer <id_token>` with an optional JSON body. Anything unexpected
- * is refused with a DelegationError whose description never contains the token.
+ * is refused with a DelegationError whose description never contains the token. `headers` are the
+ * event's, passed in when the caller has read them already.
  */
-export function parseDelegationRequest(event: APIGatewayProxyEvent, options: ParseRequestOptions = {}): DelegationRequest {
+export function parseDelegationRequest(
+  event: APIGatewayProxyEvent,
+  options: ParseRequestOptions = {},
+  headers: RequestHeaders = RequestHeaders.of(event),
+): DelegationRequest {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (event.httpMethod !== 'POST') {
     throw DelegationError.methodNotAllowed('method_not_allowed', 'Only POST is supported');
@@ -46,7 +52,7 @@ export function parseDelegationRequest(event: APIGatewayProxyEvent, options: Par
   if (hasQueryParameters(event)) {
     throw DelegationError.badRequest('query_string', 'Query parameters are not accepted; send the token in the body or the Authorization header');
   }
-  const headers = normalizeHeaders(event);
+  refuseRepeatedHeaders(headers);
   const body = decodeBody(event, maxBodyBytes);
   const authorization = headers.get('authorization');
   const fields = body === '' ? undefined : parseBody(body, bodyKindOf(headers.get('content-type')));
@@ -66,32 +72,13 @@ function hasQueryParameters(event: APIGatewayProxyEvent): boolean {
   return Object.keys(single).length > 0 || Object.keys(multi).length > 0;
 }
 
-/** Lower-cases header names and refuses a repeated Authorization or Content-Type, which could be read differently by different layers. */
-function normalizeHeaders(event: APIGatewayProxyEvent): Map<string, string> {
-  const headers = new Map<string, string>();
-  const counts = new Map<string, number>();
-  const count = (name: string, values: number) => counts.set(name, (counts.get(name) ?? 0) + values);
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    count(lower, 1);
-    headers.set(lower, value);
-  }
-  const multiCounts = new Map<string, number>();
-  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (values === undefined) continue;
-    const lower = name.toLowerCase();
-    multiCounts.set(lower, (multiCounts.get(lower) ?? 0) + values.length);
-    if (!headers.has(lower) && values.length > 0) {
-      headers.set(lower, values[values.length - 1]);
-    }
-  }
+/** Refuses a repeated Authorization or Content-Type, which could be read differently by different layers. */
+function refuseRepeatedHeaders(headers: RequestHeaders): void {
   for (const name of ['authorization', 'content-type']) {
-    if ((counts.get(name) ?? 0) > 1 || (multiCounts.get(name) ?? 0) > 1) {
+    if (headers.repeated(name)) {
       throw DelegationError.badRequest('duplicate_header', `The ${name === 'authorization' ? 'Authorization' : 'Content-Type'} header must appear once`);
     }
   }
-  return headers;
 }
 
 function decodeBody(event: APIGatewayProxyEvent, maxBodyBytes: number): string {
