@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { MIN_SESSION_DURATION_SECONDS, type DelegationConfig } from './config';
+import type { DelegationConfig } from './config';
 import { DelegationError } from './errors';
 import type { DelegationGrant, DelegationRequest, VerifiedToken } from './types';
-import type { ClaimConditionConfig, RoleRuleConfig } from '../../src/delegation-environment';
+import { MIN_SESSION_DURATION_SECONDS, type ClaimConditionConfig, type RoleRuleConfig } from '../../src/delegation-environment';
 
 /**
  * Characters a subject may contain: enough for Auth0 (`auth0|5f…`, `google-oauth2|1…`), Google and

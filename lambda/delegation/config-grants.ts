@@ -2,6 +2,9 @@ import { expectArray, expectBoolean, expectObject, expectString, expectUnique, f
 import { expectIssuerRef } from './config-issuers';
 import {
   DelegationEnv,
+  MAX_SAML_ATTRIBUTES,
+  MAX_SESSION_TAGS,
+  SESSION_TAG_KEY_PATTERN,
   type ClaimConditionConfig,
   type IssuerConfig,
   type RoleConfig,
@@ -18,10 +21,6 @@ import {
 
 /** IAM role ARN; commas are refused because AWS splits the SAML Role value `roleArn,providerArn` on them. */
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=.@-]+\/)*[\w+=.@-]{1,64}$/;
-/** AWS session tag keys: 1..128 characters of letters, spaces, digits and `_.:/=+-@`. */
-const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
-/** AWS accepts at most 50 session tags per session. */
-export const MAX_SESSION_TAGS = 50;
 
 function expectRoleArn(value: unknown, path: string): string {
   const text = expectString(value, path);
@@ -97,7 +96,7 @@ export function parseSessionTags(value: unknown, issuers: readonly IssuerConfig[
     const path = `${name}[${index}]`;
     const item = expectObject(tag, path, ['key', 'claim', 'required'], ['issuer']);
     const key = expectString(item.key, `${path}.key`, { maxLength: 128 });
-    if (!TAG_KEY.test(key)) {
+    if (!SESSION_TAG_KEY_PATTERN.test(key)) {
       fail(`${path}.key`, 'must be 1..128 letters, digits, spaces or _.:/=+-@ (AWS tag key rules)');
     }
     if (key.toLowerCase().startsWith('aws:')) {
@@ -123,8 +122,6 @@ export function parseSessionTags(value: unknown, issuers: readonly IssuerConfig[
 
 /** An OID URN: the only attribute Names AWS maps to condition keys, and never one of AWS's own attributes. */
 const OID_URN = /^urn:oid:[0-2](\.(0|[1-9][0-9]*)){1,30}$/;
-/** Further SAML attributes per issuer. */
-export const MAX_SAML_ATTRIBUTES = 20;
 
 export function parseSamlAttributes(value: unknown, issuers: readonly IssuerConfig[]): SamlAttributeConfig[] {
   const name = DelegationEnv.SAML_ATTRIBUTES;

@@ -1,23 +1,18 @@
 import {
   expectArray, expectInteger, expectObject, expectSecureUrl, expectString, expectUnique, fail,
 } from './config-checks';
-import { DelegationEnv, type IssuerConfig } from '../../src/delegation-environment';
+import {
+  ALLOWED_JWS_ALGORITHMS,
+  DelegationEnv,
+  ISSUER_NAMESPACE_PATTERN,
+  MAX_CLOCK_TOLERANCE_SECONDS,
+  type IssuerConfig,
+} from '../../src/delegation-environment';
 
 /**
  * Reads `DELEGATION_ISSUERS`, the OpenID Connect issuers whose id tokens are accepted, and resolves the
  * `issuer` by which rules, tags and attributes name one of them.
  */
-
-/** Asymmetric JWS algorithms an issuer may be configured with; `none` and HMAC are never accepted. */
-export const ALLOWED_JWS_ALGORITHMS: readonly string[] = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA',
-];
-
-export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
-const NAMESPACE = /^[a-z0-9-]{1,32}$/;
 
 export function parseIssuers(value: unknown): IssuerConfig[] {
   const name = DelegationEnv.ISSUERS;
@@ -28,7 +23,7 @@ export function parseIssuers(value: unknown): IssuerConfig[] {
   const issuers = list.map((item, index) => parseIssuer(item, `${name}[${index}]`));
   expectUnique(issuers.map((issuer) => issuer.issuer), name, 'issuer');
   issuers.forEach((issuer, index) => {
-    if (issuer.namespace !== '' && !NAMESPACE.test(issuer.namespace)) {
+    if (issuer.namespace !== '' && !ISSUER_NAMESPACE_PATTERN.test(issuer.namespace)) {
       fail(`${name}[${index}].namespace`, 'must be empty or match [a-z0-9-]{1,32}');
     }
   });

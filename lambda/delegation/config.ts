@@ -5,6 +5,8 @@ import { parseIssuers } from './config-issuers';
 import { parseEntityId, parseProviderArn, parseRecipient, parseSigner, parseSigningCertificate } from './config-saml';
 import {
   DelegationEnv,
+  MAX_SESSION_DURATION_SECONDS,
+  MIN_SESSION_DURATION_SECONDS,
   type IssuerConfig,
   type RoleConfig,
   type SamlAttributeConfig,
@@ -53,8 +55,6 @@ export type SignerConfig =
   | { readonly kind: 'secret-pem'; readonly signingKeySecretArn: string };
 
 export const DEFAULT_SESSION_DURATION_SECONDS = 3600;
-export const MIN_SESSION_DURATION_SECONDS = 900;
-export const MAX_SESSION_DURATION_SECONDS = 43200;
 export const DEFAULT_ASSERTION_LIFETIME_SECONDS = 300;
 export const MIN_ASSERTION_LIFETIME_SECONDS = 60;
 export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
