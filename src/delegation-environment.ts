@@ -1,6 +1,7 @@
 /**
  * The contract between the constructs and the delegation handler: the names of the environment
- * variables the handler reads and the shape of their values.
+ * variables the handler reads, the shape of their values, and the limits both sides check (the
+ * constructs at synth, the handler at cold start or per request), so that each is written once.
  *
  * This file is read by both sides (src/ writes the variables, lambda/ parses them) and so must stay
  * free of imports: the handler bundle must never pull in construct code. It is not exported from the
