@@ -6,7 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { DelegationEnv, DelegationMetric, RoleConfig, SignerKind } from './delegation-environment';
+import {
+  DelegationEnv, DelegationMetric, MAX_SESSION_DURATION_SECONDS, MIN_SESSION_DURATION_SECONDS, RoleConfig, SignerKind,
+} from './delegation-environment';
 import { DelegationIdentityProvider, IDelegationIdentityProvider } from './delegation-identity-provider';
 import { DelegationOutcome } from './delegation-outcome';
 import { JwtIssuer } from './jwt-issuer';
@@ -17,7 +19,7 @@ import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders } from './priv
 import { issuerConfigs, roleRuleConfigs, samlAttributeConfigs, sessionTagConfigs } from './private/handler-config';
 import { acceptNagFindings } from './private/nag-suppressions';
 import { rateLimitWebAcl } from './private/rate-limit-web-acl';
-import { delegationRequestSchema, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS } from './private/request-schema';
+import { delegationRequestSchema } from './private/request-schema';
 import { RateLimitOptions } from './rate-limit-options';
 import { RoleRule } from './role-rule';
 import { SamlAttribute } from './saml-attribute';
@@ -209,7 +211,7 @@ export class DelegationEndpoint extends Construct {
     const sessionDuration = props.sessionDuration ?? Duration.hours(1);
     if (!sessionDuration.isUnresolved()) {
       const seconds = sessionDuration.toSeconds();
-      if (seconds < MIN_SESSION_SECONDS || seconds > MAX_SESSION_SECONDS) {
+      if (seconds < MIN_SESSION_DURATION_SECONDS || seconds > MAX_SESSION_DURATION_SECONDS) {
         throw new Error(`sessionDuration must be between 15 minutes and 12 hours, got ${seconds} seconds`);
       }
     }

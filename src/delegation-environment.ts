@@ -1,6 +1,7 @@
 /**
  * The contract between the constructs and the delegation handler: the names of the environment
- * variables the handler reads and the shape of their values.
+ * variables the handler reads, the shape of their values, and the limits both sides check (the
+ * constructs at synth, the handler at cold start or per request), so that each is written once.
  *
  * This file is read by both sides (src/ writes the variables, lambda/ parses them) and so must stay
  * free of imports: the handler bundle must never pull in construct code. It is not exported from the
@@ -61,6 +62,64 @@ export const MAX_ID_TOKEN_CHARS = 8 * 1024;
 
 /** Lambda's limit on the environment variables of a function: their JSON serialization, in bytes. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/**
+ * STS's bounds of a session (`DurationSeconds` of AssumeRoleWithSAML, and the SAML SessionDuration
+ * attribute): 15 minutes to 12 hours. Props, the request model and the handler's configuration all
+ * refuse durations outside them.
+ */
+export const MIN_SESSION_DURATION_SECONDS = 900;
+export const MAX_SESSION_DURATION_SECONDS = 43_200;
+
+/** AWS accepts at most 50 session tags per session; each issuer's tags must fit into one session. */
+export const MAX_SESSION_TAGS = 50;
+
+/** Further SAML attributes per issuer: enough for the condition keys AWS offers, small enough for the environment. */
+export const MAX_SAML_ATTRIBUTES = 20;
+
+/** The largest clock tolerance an issuer may be given: more would stretch every token's lifetime noticeably. */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+
+/**
+ * Asymmetric JWS algorithms an issuer may be configured with (the values of `JwtAlgorithm`); `none` and
+ * HMAC are never accepted, because an HMAC secret shared with the issuer would let anyone holding it mint tokens.
+ */
+export const ALLOWED_JWS_ALGORITHMS: readonly string[] = [
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA',
+];
+
+/**
+ * An issuer's subject namespace: short, lower-case and without `:`, so `<namespace>:<subject>` splits
+ * one way only and subjects of different issuers never collide.
+ */
+export const ISSUER_NAMESPACE_PATTERN = /^[a-z0-9-]{1,32}$/;
+
+/** AWS session tag keys: 1..128 characters of letters, spaces, digits and `_.:/=+-@`. */
+export const SESSION_TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+/**
+ * AWS as a SAML service provider, per partition: the sign-in endpoint that is the assertion's Recipient
+ * (and so `SAML:aud`), and the entityID of AWS that every assertion lists as an Audience.
+ *
+ * Sources:
+ * - aws: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_saml_assertions.html
+ *   (Recipient `https://signin.aws.amazon.com/saml`, Audience `urn:amazon:webservices`).
+ * - aws-cn: https://docs.amazonaws.cn/en_us/IAM/latest/UserGuide/id_roles_providers_create_saml_relying-party.html
+ *   names `https://signin.amazonaws.cn/saml` and the service provider metadata
+ *   `https://signin.amazonaws.cn/static/saml-metadata.xml`, whose entityID `urn:amazon:webservices:cn-north-1`
+ *   is the Audience that identity providers configure for the China Regions (both Beijing and Ningxia).
+ * - aws-us-gov: https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-iam.html
+ *   ("Application ACS URL: https://signin.amazonaws-us-gov.com/saml", "Application SAML audience:
+ *   urn:amazon:webservices:govcloud").
+ */
+export const SAML_SERVICE_PROVIDERS = {
+  'aws': { recipient: 'https://signin.aws.amazon.com/saml', audience: 'urn:amazon:webservices' },
+  'aws-cn': { recipient: 'https://signin.amazonaws.cn/saml', audience: 'urn:amazon:webservices:cn-north-1' },
+  'aws-us-gov': { recipient: 'https://signin.amazonaws-us-gov.com/saml', audience: 'urn:amazon:webservices:govcloud' },
+} as const;
 
 /** One accepted OpenID Connect issuer (an element of `DELEGATION_ISSUERS`). */
 export interface IssuerConfig {

@@ -1,6 +1,6 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import { IssuerConfig } from './delegation-environment';
+import { IssuerConfig, ISSUER_NAMESPACE_PATTERN, MAX_CLOCK_TOLERANCE_SECONDS } from './delegation-environment';
 
 /** JWS algorithms an issuer may be configured with: asymmetric only, never `none` or HMAC. */
 export enum JwtAlgorithm {
@@ -81,7 +81,6 @@ export interface CognitoIssuerProps extends JwtIssuerOptions {
   readonly clients: cognito.IUserPoolClient[];
 }
 
-const NAMESPACE = /^[a-z0-9-]{1,32}$/;
 const CLAIM_NAME = /^[\x21-\x7e]{1,256}$/;
 
 /**
@@ -172,10 +171,10 @@ export class JwtIssuer {
       throw new Error(`JwtIssuer ${issuerUrl}: maxTokenAge must be at least one second`);
     }
     const clockTolerance = options.clockTolerance ?? Duration.seconds(30);
-    if (!clockTolerance.isUnresolved() && clockTolerance.toSeconds() > 300) {
+    if (!clockTolerance.isUnresolved() && clockTolerance.toSeconds() > MAX_CLOCK_TOLERANCE_SECONDS) {
       throw new Error(`JwtIssuer ${issuerUrl}: clockTolerance must be at most 5 minutes`);
     }
-    if (options.subjectNamespace !== undefined && !NAMESPACE.test(options.subjectNamespace)) {
+    if (options.subjectNamespace !== undefined && !ISSUER_NAMESPACE_PATTERN.test(options.subjectNamespace)) {
       throw new Error(
         `JwtIssuer ${issuerUrl}: subjectNamespace must be 1-32 lowercase letters, digits or '-', got '${options.subjectNamespace}'`,
       );

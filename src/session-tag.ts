@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { validateClaimName } from './claim-condition';
-import { SessionTagConfig } from './delegation-environment';
+import { SESSION_TAG_KEY_PATTERN, SessionTagConfig } from './delegation-environment';
 import { JwtIssuer } from './jwt-issuer';
 
 /** Options of a session tag taken from a claim. */
@@ -17,9 +17,6 @@ export interface SessionTagOptions {
    */
   readonly issuer?: JwtIssuer;
 }
-
-// AWS's rules for tag keys: 1-128 characters of letters, separators, digits and `_ . : / = + - @`.
-const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 
 /**
  * A session tag (`aws:PrincipalTag/<key>`) whose value comes from a verified claim, for
@@ -51,7 +48,7 @@ export class SessionTag {
 
   private constructor(key: string, claim: string, required: boolean, issuer: JwtIssuer | undefined) {
     if (!Token.isUnresolved(key)) {
-      if (!TAG_KEY.test(key)) {
+      if (!SESSION_TAG_KEY_PATTERN.test(key)) {
         throw new Error(`SessionTag: key '${key}' must be 1-128 letters, digits, spaces or _.:/=+-@`);
       }
       if (key.toLowerCase().startsWith('aws:')) {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { AWS_SESSION_NAME_PATTERN, awsSessionNameFor, decideGrant } from '../lambda/delegation/claims';
 import type { DelegationConfig } from '../lambda/delegation/config';
-import { DelegationError, type DelegationRequest, type VerifiedToken } from '../lambda/delegation/types';
+import { DelegationError } from '../lambda/delegation/errors';
+import type { DelegationRequest, VerifiedToken } from '../lambda/delegation/types';
 import type { RoleConfig, SamlAttributeConfig, SessionTagConfig } from '../src/delegation-environment';
 
 const USER_ROLE = 'arn:aws:iam::123456789012:role/delegation-user';

@@ -164,13 +164,13 @@ describe('loadConfig: a valid environment', () => {
     const withPem = loadConfig(env({ [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_PEM]: pem }));
     expect(withPem.signer).toEqual({ kind: 'pem', signingKeyPem: pem.trim() });
     const withSecret = loadConfig(env({ [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_SECRET_ARN]: SECRET }));
-    expect(withSecret.signer).toEqual({ kind: 'pem', signingKeySecretArn: SECRET });
+    expect(withSecret.signer).toEqual({ kind: 'secret-pem', signingKeySecretArn: SECRET });
   });
 
   test('a PEM key from Secrets Manager and the KMS signer are accepted inside AWS Lambda', () => {
     const inLambda = { AWS_LAMBDA_FUNCTION_NAME: 'delegation' };
     expect(loadConfig(env({ ...inLambda, [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_SECRET_ARN]: SECRET })).signer)
-      .toEqual({ kind: 'pem', signingKeySecretArn: SECRET });
+      .toEqual({ kind: 'secret-pem', signingKeySecretArn: SECRET });
     expect(loadConfig(env(inLambda)).signer).toEqual({ kind: 'kms', kmsKeyArn: KMS_KEY });
   });
 });

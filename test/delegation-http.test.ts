@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { corsHeaders, errorResponse, requestOrigin, serverError, successResponse } from '../lambda/delegation/http';
-import { DelegationError } from '../lambda/delegation/types';
+import { DelegationError } from '../lambda/delegation/errors';
+import { RequestHeaders } from '../lambda/delegation/headers';
+import { corsHeaders, errorHeaders, errorResponse, successResponse } from '../lambda/delegation/http';
 
 const ALLOWED = ['https://app.example.com', 'http://localhost:3000'];
 const NO_STORE_HEADERS = {
@@ -26,6 +27,11 @@ const stsResult = {
   SourceIdentity: 'auth0-123',
   PackedPolicySize: 6,
 };
+
+/** The Origin as the handler reads it, once per request. */
+function requestOrigin(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>): string | undefined {
+  return RequestHeaders.of(event).origin;
+}
 
 function headersOf(headers: Record<string, string>, multi: Record<string, string[]> = {}): Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'> {
   return { headers, multiValueHeaders: multi };
@@ -63,41 +69,56 @@ describe('successResponse', () => {
 
 describe('errorResponse', () => {
   test('answers an OAuth-style body with the error status and headers', () => {
-    const error = new DelegationError(503, 'temporarily_unavailable', 'Try later', { 'Retry-After': '2' }, 'sts_Throttling');
+    const error = DelegationError.unavailable('sts', 'Throttling', 2);
     const response = errorResponse(error, {});
 
     expect(response.statusCode).toBe(503);
     expect(response.headers).toEqual({ ...NO_STORE_HEADERS, 'Retry-After': '2' });
-    expect(JSON.parse(response.body)).toEqual({ error: 'temporarily_unavailable', error_description: 'Try later' });
+    expect(JSON.parse(response.body)).toEqual({ error: 'temporarily_unavailable', error_description: 'AWS STS is temporarily unavailable; retry later' });
   });
 
   test('every 401 carries a Bearer invalid_token challenge', () => {
-    const response = errorResponse(new DelegationError(401, 'invalid_token', 'Token expired'), {});
+    const response = errorResponse(DelegationError.invalidToken('jwt_expired', 'Token expired'), {});
     expect(response.statusCode).toBe(401);
     expect(response.headers!['WWW-Authenticate']).toBe('Bearer error="invalid_token"');
   });
 
-  test('a 401 that brings its own challenge keeps it and gets no second one', () => {
-    const error = new DelegationError(401, 'invalid_token', 'Bad token', { 'www-authenticate': 'Bearer error="invalid_token", error_description="expired"' });
-    const headers = errorResponse(error, {}).headers!;
-    expect(headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="expired"');
-    expect(headers['WWW-Authenticate']).toBeUndefined();
+  test('a 401 carries exactly one challenge, whatever the case of its name', () => {
+    const headers = errorResponse(DelegationError.invalidToken('jwt_signature', 'Bad token'), {}).headers!;
+    expect(Object.keys(headers).filter((name) => name.toLowerCase() === 'www-authenticate')).toEqual(['WWW-Authenticate']);
   });
 
-  test('error headers cannot override the no-store and content-type headers', () => {
-    const error = new DelegationError(400, 'invalid_request', 'x', { 'Cache-Control': 'max-age=3600', 'Content-Type': 'text/html' });
-    expect(errorResponse(error, {}).headers).toMatchObject(NO_STORE_HEADERS);
+  test('no other header can override the no-store and content-type headers', () => {
+    const error = DelegationError.badRequest('invalid_request', 'x');
+    expect(errorResponse(error, { 'Cache-Control': 'max-age=3600', 'Content-Type': 'text/html' }).headers).toMatchObject(NO_STORE_HEADERS);
   });
 
   test('non-401 errors carry no challenge', () => {
-    const response = errorResponse(new DelegationError(403, 'access_denied', 'No'), {});
+    const response = errorResponse(DelegationError.accessDenied('no_role', 'No'), {});
     expect(response.headers!['WWW-Authenticate']).toBeUndefined();
   });
 
-  test('serverError is a generic 500 server_error', () => {
-    const response = errorResponse(serverError(), {});
+  test('an unexpected failure is a generic 500 server_error', () => {
+    const response = errorResponse(DelegationError.unexpected(), {});
     expect(response.statusCode).toBe(500);
     expect(JSON.parse(response.body)).toEqual({ error: 'server_error', error_description: 'The delegation service failed unexpectedly' });
+  });
+});
+
+describe('errorHeaders', () => {
+  test.each<[string, DelegationError, Record<string, string>]>([
+    ['400', DelegationError.badRequest('body_json', 'x'), {}],
+    ['400 unsupported_grant_type', DelegationError.unsupportedGrantType('grant_type', 'x'), {}],
+    ['401', DelegationError.invalidToken('jwt_expired', 'x'), { 'WWW-Authenticate': 'Bearer error="invalid_token"' }],
+    ['403', DelegationError.accessDenied('role_not_allowed', 'x'), {}],
+    ['405', DelegationError.methodNotAllowed('method_not_allowed', 'x'), { Allow: 'POST' }],
+    ['413', DelegationError.payloadTooLarge('body_too_large', 'x'), {}],
+    ['415', DelegationError.unsupportedMediaType('content_type', 'x'), {}],
+    ['500 misconfigured', DelegationError.misconfigured('sts_ValidationError_configuration', new Error('x')), {}],
+    ['500 unexpected', DelegationError.unexpected(), {}],
+    ['503', DelegationError.unavailable('kms', 'timeout', 2), { 'Retry-After': '2' }],
+  ])('a %s gets exactly the headers its status demands', (_name, error, headers) => {
+    expect(errorHeaders(error)).toEqual(headers);
   });
 });
 

@@ -1,7 +1,9 @@
 import { createServer } from 'node:net';
 import { exportJWK } from 'jose';
+import { DelegationError } from '../lambda/delegation/errors';
+import { errorHeaders } from '../lambda/delegation/http';
 import { TokenVerifier, type TokenVerifierOptions } from '../lambda/delegation/jwt';
-import { DelegationError, type VerifiedToken } from '../lambda/delegation/types';
+import type { VerifiedToken } from '../lambda/delegation/types';
 import { generateForeignKey, startOidcIssuer, type JwksFault, type LocalOidcIssuer } from '../local/oidc-issuer';
 import type { IssuerConfig } from '../src/delegation-environment';
 
@@ -71,7 +73,7 @@ async function failureOf(verifier: TokenVerifier, token: string): Promise<Delega
 
 async function expectInvalid(token: string, reason: string, verifier: TokenVerifier = shared): Promise<void> {
   const failure = await failureOf(verifier, token);
-  expect({ status: failure.status, code: failure.code, reason: failure.reason, headers: failure.headers }).toEqual({
+  expect({ status: failure.status, code: failure.code, reason: failure.reason, headers: errorHeaders(failure) }).toEqual({
     status: 401,
     code: 'invalid_token',
     reason,
@@ -335,7 +337,7 @@ describe('JWKS availability', () => {
 
   async function expectUnavailable(verifier: TokenVerifier, token: string): Promise<void> {
     const failure = await failureOf(verifier, token);
-    expect({ status: failure.status, code: failure.code, reason: failure.reason, headers: failure.headers }).toEqual({
+    expect({ status: failure.status, code: failure.code, reason: failure.reason, headers: errorHeaders(failure) }).toEqual({
       status: 503,
       code: 'temporarily_unavailable',
       reason: 'jwks_unavailable',

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { DelegationError } from '../lambda/delegation/errors';
+import { errorHeaders } from '../lambda/delegation/http';
 import { REFRESH_TOKEN_REFUSAL, hasDuplicateTopLevelKey, parseDelegationRequest } from '../lambda/delegation/request';
-import { DelegationError } from '../lambda/delegation/types';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 /** Shaped like a JWS; never verified here. */
@@ -238,7 +239,7 @@ describe('token shape', () => {
 describe('transport', () => {
   test.each(['GET', 'PUT', 'OPTIONS', 'post'])('refuses method %s with 405 and Allow: POST', (method) => {
     const failure = failureOf(event({ ...jsonEvent(legacyFields()), httpMethod: method }));
-    expect([failure.status, failure.headers]).toEqual([405, { Allow: 'POST' }]);
+    expect([failure.status, errorHeaders(failure)]).toEqual([405, { Allow: 'POST' }]);
   });
 
   test.each<[string, Partial<APIGatewayProxyEvent>]>([
@@ -315,7 +316,7 @@ describe('transport', () => {
     for (const failure of failures) {
       expect(failure.description).not.toContain(TOKEN.slice(0, 20));
       expect(failure.description).not.toContain(TOKEN.slice(-20));
-      expect(JSON.stringify(failure.headers)).not.toContain(TOKEN.slice(0, 20));
+      expect(JSON.stringify(errorHeaders(failure))).not.toContain(TOKEN.slice(0, 20));
     }
   });
 });

@@ -2,8 +2,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { startStsStub, type StsStub } from './support/aws-stubs';
+import { DelegationError } from '../lambda/delegation/errors';
+import { errorHeaders } from '../lambda/delegation/http';
 import { assumeRoleWithSaml, createStsClient, stsFailureToDelegationError } from '../lambda/delegation/sts';
-import { DelegationError } from '../lambda/delegation/types';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/delegation/UserRole';
 const PROVIDER_ARN = 'arn:aws:iam::123456789012:saml-provider/TokenDelegation';
@@ -105,7 +106,7 @@ describe('assumeRoleWithSaml', () => {
     expect(delegationError.status).toBe(403);
     expect(delegationError.code).toBe('access_denied');
     expect(delegationError.reason).toBe(`sts_${code.replace(/Exception$/, '')}`);
-    expect(delegationError.headers).toEqual({});
+    expect(errorHeaders(delegationError)).toEqual({});
     expect(delegationError.description).not.toContain('secret detail');
     expect(stub.callCount).toBe(1);
   });
@@ -118,7 +119,7 @@ describe('assumeRoleWithSaml', () => {
     expect(error.status).toBe(500);
     expect(error.code).toBe('server_error');
     expect(error.reason).toBe('sts_ValidationError_configuration');
-    expect(error.headers).toEqual({});
+    expect(errorHeaders(error)).toEqual({});
     expect(error.description).not.toContain('MaxSessionDuration');
     expect((error.cause as Error).message).toContain('exceeds the MaxSessionDuration');
     expect(stub.callCount).toBe(1);
@@ -135,7 +136,7 @@ describe('assumeRoleWithSaml', () => {
     expect(error.status).toBe(503);
     expect(error.code).toBe('temporarily_unavailable');
     expect(error.reason).toBe(reason);
-    expect(error.headers).toEqual({ 'Retry-After': retryAfter });
+    expect(errorHeaders(error)).toEqual({ 'Retry-After': retryAfter });
     expect(stub.callCount).toBe(3);
   });
 
@@ -145,7 +146,7 @@ describe('assumeRoleWithSaml', () => {
 
     expect(error.status).toBe(503);
     expect(error.reason).toBe('sts_Throttling');
-    expect(error.headers['Retry-After']).toBe('2');
+    expect(errorHeaders(error)['Retry-After']).toBe('2');
     expect(stub.callCount).toBe(3);
   });
 
@@ -163,7 +164,7 @@ describe('assumeRoleWithSaml', () => {
 
     expect(error.status).toBe(503);
     expect(error.reason).toBe('sts_RegionDisabled');
-    expect(error.headers['Retry-After']).toBe('30');
+    expect(errorHeaders(error)['Retry-After']).toBe('30');
     expect(stub.callCount).toBe(1);
   });
 
@@ -181,7 +182,7 @@ describe('assumeRoleWithSaml', () => {
 
     expect(error.status).toBe(503);
     expect(error.reason).toBe('sts_network');
-    expect(error.headers['Retry-After']).toBe('2');
+    expect(errorHeaders(error)['Retry-After']).toBe('2');
     expect(stub.callCount).toBe(3);
   });
 
@@ -318,6 +319,6 @@ describe('stsFailureToDelegationError', () => {
     expect(mapped.status).toBe(503);
     expect(mapped.code).toBe('temporarily_unavailable');
     expect(mapped.reason).toBe(reason);
-    expect(mapped.headers['Retry-After']).toMatch(/^\d+$/);
+    expect(errorHeaders(mapped)['Retry-After']).toMatch(/^\d+$/);
   });
 });

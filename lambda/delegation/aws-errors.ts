@@ -1,5 +1,3 @@
-import { DelegationError } from './types';
-
 /**
  * Turns whatever an AWS SDK call threw (a modeled service error, an unmodeled error code, a network
  * failure or a timeout) into a short, log-safe description, so STS and KMS failures can be mapped to
@@ -75,16 +73,9 @@ export function classifyAwsFailure(error: unknown): AwsFailure {
   return { code: safeCode(name.replace(/Exception$/, '')), throttled, transient };
 }
 
-/** A 503 `temporarily_unavailable` for a dependency failure, with a `Retry-After` that fits its kind. */
-export function dependencyUnavailable(dependency: 'sts' | 'kms' | 'secretsmanager', failure: AwsFailure, description: string): DelegationError {
-  const retryAfter = failure.transient ? RETRY_AFTER_TRANSIENT_SECONDS : RETRY_AFTER_PERSISTENT_SECONDS;
-  return new DelegationError(
-    503,
-    'temporarily_unavailable',
-    description,
-    { 'Retry-After': String(retryAfter) },
-    `${dependency}_${failure.code}`,
-  );
+/** How long a client should wait after `failure`: briefly when it is likely to pass on its own, longer when an operator has to act. */
+export function retryAfterSecondsFor(failure: AwsFailure): number {
+  return failure.transient ? RETRY_AFTER_TRANSIENT_SECONDS : RETRY_AFTER_PERSISTENT_SECONDS;
 }
 
 /** Bounds of an AWS SDK client of the handler. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { MIN_SESSION_DURATION_SECONDS, type DelegationConfig } from './config';
-import { DelegationError, type DelegationGrant, type DelegationRequest, type VerifiedToken } from './types';
-import type { ClaimConditionConfig, RoleRuleConfig } from '../../src/delegation-environment';
+import type { DelegationConfig } from './config';
+import { DelegationError } from './errors';
+import type { DelegationGrant, DelegationRequest, VerifiedToken } from './types';
+import { MIN_SESSION_DURATION_SECONDS, type ClaimConditionConfig, type RoleRuleConfig } from '../../src/delegation-environment';
 
 /**
  * Characters a subject may contain: enough for Auth0 (`auth0|5f…`, `google-oauth2|1…`), Google and
@@ -22,14 +23,6 @@ const HASH_CHARS = 24;
 /** Marks a derived name; a subject kept as-is never ends like this, so kept and derived names never meet. */
 const HASHED_SUFFIX = new RegExp(`=[0-9a-f]{${HASH_CHARS}}$`);
 
-function accessDenied(reason: string, description: string): DelegationError {
-  return new DelegationError(403, 'access_denied', description, {}, reason);
-}
-
-function badRequest(reason: string, description: string): DelegationError {
-  return new DelegationError(400, 'invalid_request', description, {}, reason);
-}
-
 /**
  * The server's decision for a verified token: subject (namespaced when several issuers are configured),
  * role, RoleSessionName/SourceIdentity, session tags and duration. Throws DelegationError 400 or 403.
@@ -37,7 +30,7 @@ function badRequest(reason: string, description: string): DelegationError {
 export function decideGrant(token: VerifiedToken, request: DelegationRequest, config: DelegationConfig, now = new Date()): DelegationGrant {
   checkClientId(token, request);
   if (request.requestedPrincipalArn !== undefined && request.requestedPrincipalArn !== config.providerArn) {
-    throw accessDenied('principal_not_allowed', 'The requested principal is not this endpoint\'s SAML provider');
+    throw DelegationError.accessDenied('principal_not_allowed', 'The requested principal is not this endpoint\'s SAML provider');
   }
   const subject = subjectOf(token);
   const sessionName = awsSessionNameFor(subject);
@@ -63,7 +56,7 @@ function checkClientId(token: VerifiedToken, request: DelegationRequest): void {
   const aud = claim(token.claims, 'aud');
   const audiences = Array.isArray(aud) ? aud : [aud];
   if (!audiences.includes(request.clientId)) {
-    throw badRequest('client_id_mismatch', 'client_id is not an audience of the id_token');
+    throw DelegationError.badRequest('client_id_mismatch', 'client_id is not an audience of the id_token');
   }
 }
 
@@ -71,10 +64,10 @@ function checkClientId(token: VerifiedToken, request: DelegationRequest): void {
 function subjectOf(token: VerifiedToken): string {
   const value = claim(token.claims, token.subjectClaim);
   if (typeof value !== 'string' || value === '') {
-    throw accessDenied('subject_missing', 'The token has no usable subject');
+    throw DelegationError.accessDenied('subject_missing', 'The token has no usable subject');
   }
   if (!SUBJECT_PATTERN.test(value) || value === '.' || value === '..') {
-    throw accessDenied('subject_charset', 'The token subject contains characters that are not allowed');
+    throw DelegationError.accessDenied('subject_charset', 'The token subject contains characters that are not allowed');
   }
   return token.namespace === '' ? value : `${token.namespace}:${value}`;
 }
@@ -127,13 +120,13 @@ function chooseRole(token: VerifiedToken, requestedRoleArn: string | undefined, 
   const available = defaultRoleArn === '' ? matchedRoles : [...matchedRoles, defaultRoleArn];
   if (requestedRoleArn !== undefined) {
     if (!clientSelectable.includes(requestedRoleArn) || !available.includes(requestedRoleArn)) {
-      throw accessDenied('role_not_allowed', 'The requested role is not allowed for this user');
+      throw DelegationError.accessDenied('role_not_allowed', 'The requested role is not allowed for this user');
     }
     return requestedRoleArn;
   }
   const chosen = available[0];
   if (chosen === undefined) {
-    throw accessDenied('no_role', 'No role is available for this user');
+    throw DelegationError.accessDenied('no_role', 'No role is available for this user');
   }
   return chosen;
 }
@@ -150,14 +143,14 @@ function sessionTagsOf(token: VerifiedToken, config: DelegationConfig): Array<{ 
     const raw = claim(token.claims, tag.claim);
     if (raw === undefined) {
       if (tag.required) {
-        throw accessDenied('tag_missing', `The token lacks the claim for session tag "${tag.key}"`);
+        throw DelegationError.accessDenied('tag_missing', `The token lacks the claim for session tag "${tag.key}"`);
       }
       continue;
     }
     const value = typeof raw === 'string' ? raw : typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : undefined;
     // Length in UTF-16 units, the stricter of the two ways to count "characters", so AWS accepts whatever passes here.
     if (value === undefined || value.length > MAX_TAG_VALUE_CHARS || !TAG_VALUE_PATTERN.test(value)) {
-      throw accessDenied('tag_invalid', `The claim for session tag "${tag.key}" is not a valid AWS tag value`);
+      throw DelegationError.accessDenied('tag_invalid', `The claim for session tag "${tag.key}" is not a valid AWS tag value`);
     }
     tags.push({ key: tag.key, value });
   }
@@ -181,7 +174,7 @@ function samlAttributesOf(token: VerifiedToken, config: DelegationConfig): Array
     const raw = claim(token.claims, mapping.claim);
     if (raw === undefined) {
       if (mapping.required) {
-        throw accessDenied('attribute_missing', `The token lacks the claim for SAML attribute ${mapping.name}`);
+        throw DelegationError.accessDenied('attribute_missing', `The token lacks the claim for SAML attribute ${mapping.name}`);
       }
       continue;
     }
@@ -193,7 +186,7 @@ function samlAttributesOf(token: VerifiedToken, config: DelegationConfig): Array
       value !== undefined && value.length > 0 && value.length <= MAX_SAML_ATTRIBUTE_VALUE_CHARS && !CONTROL_CHARACTERS.test(value);
     const valid = values.length > 0 && values.length <= MAX_SAML_ATTRIBUTE_VALUES && values.every(isValidValue);
     if (!valid) {
-      throw accessDenied('attribute_invalid', `The claim for SAML attribute ${mapping.name} is not a valid attribute value`);
+      throw DelegationError.accessDenied('attribute_invalid', `The claim for SAML attribute ${mapping.name} is not a valid attribute value`);
     }
     attributes.push({ name: mapping.name, values: values as string[] });
   }
@@ -215,7 +208,7 @@ function limitedToToken(seconds: number, token: VerifiedToken, config: Delegatio
 function durationOf(requested: number | undefined, defaultSeconds: number): number {
   if (requested === undefined) return defaultSeconds;
   if (!Number.isInteger(requested) || requested < MIN_SESSION_DURATION_SECONDS || requested > defaultSeconds) {
-    throw badRequest('duration_out_of_range', `durationSeconds must be an integer between ${MIN_SESSION_DURATION_SECONDS} and ${defaultSeconds}`);
+    throw DelegationError.badRequest('duration_out_of_range', `durationSeconds must be an integer between ${MIN_SESSION_DURATION_SECONDS} and ${defaultSeconds}`);
   }
   return requested;
 }

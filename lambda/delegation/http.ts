@@ -1,6 +1,7 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { DelegationError } from './errors';
+import type { RequestHeaders } from './headers';
 import type { AssumeRoleWithSamlResult } from './sts';
-import { DelegationError } from './types';
 
 /**
  * Maps results and errors to API Gateway proxy responses: JSON bodies in the shapes Auth0's `/delegation`
@@ -43,37 +44,19 @@ const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate';
 
 const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
 
-/** The request's `Origin` header, or undefined when absent or sent more than once. */
-export function requestOrigin(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>): string | undefined {
-  const values: string[] = [];
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (name.toLowerCase() === 'origin' && typeof value === 'string') {
-      values.push(value);
-    }
-  }
-  for (const [name, list] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (name.toLowerCase() === 'origin' && Array.isArray(list) && list.length > 1) {
-      return undefined;
-    }
-  }
-  return values.length === 1 ? values[0] : undefined;
-}
-
 /**
  * Refuses a browser request from an origin that is not allowed before any token is verified or
  * anything signed: a form-encoded POST needs no CORS preflight, so without this check a foreign page
  * could spend KMS and STS quota although the browser would hide the answer from it. Requests without
  * an `Origin` header (servers, mobile apps) are not affected.
  */
-export function assertOriginAllowed(event: Pick<APIGatewayProxyEvent, 'headers' | 'multiValueHeaders'>, allowedOrigins: readonly string[]): void {
-  const present = Object.keys(event.headers ?? {}).some((name) => name.toLowerCase() === 'origin')
-    || Object.keys(event.multiValueHeaders ?? {}).some((name) => name.toLowerCase() === 'origin');
-  if (!present) {
+export function assertOriginAllowed(headers: RequestHeaders, allowedOrigins: readonly string[]): void {
+  if (!headers.has('origin')) {
     return;
   }
-  const origin = requestOrigin(event);
+  const origin = headers.origin;
   if (origin === undefined || !allowedOrigins.includes(origin)) {
-    throw new DelegationError(403, 'access_denied', 'Requests from this origin are not allowed', {}, 'origin_not_allowed');
+    throw DelegationError.accessDenied('origin_not_allowed', 'Requests from this origin are not allowed');
   }
 }
 
@@ -113,17 +96,25 @@ export function successResponse(result: AssumeRoleWithSamlResult, cors: Record<s
   return jsonResponse(200, body, cors);
 }
 
-/** The answer for a {@link DelegationError}: its status, its headers, and `WWW-Authenticate` on every 401. */
-export function errorResponse(error: DelegationError, cors: Record<string, string>): APIGatewayProxyResult {
-  const headers: Record<string, string> = { ...cors, ...error.headers };
-  if (error.status === 401 && !Object.keys(headers).some((name) => name.toLowerCase() === 'www-authenticate')) {
-    headers['WWW-Authenticate'] = INVALID_TOKEN_CHALLENGE;
+/**
+ * The headers a status demands, decided here and nowhere else: the Bearer challenge of every 401
+ * (RFC 6750), `Allow` on 405 (RFC 9110), and on 503 how long to wait before retrying.
+ */
+export function errorHeaders(error: DelegationError): Record<string, string> {
+  switch (error.status) {
+    case 401:
+      return { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE };
+    case 405:
+      return { Allow: 'POST' };
+    case 503:
+      return error.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(error.retryAfterSeconds) };
+    default:
+      return {};
   }
-  const body: DelegationErrorBody = { error: error.code, error_description: error.description };
-  return jsonResponse(error.status, body, headers);
 }
 
-/** The error a bug turns into: 500 with a generic description and nothing of the failure itself. */
-export function serverError(): DelegationError {
-  return new DelegationError(500, 'server_error', 'The delegation service failed unexpectedly', {}, 'unexpected_error');
+/** The answer for a {@link DelegationError}: its status, the headers that status demands, and the OAuth-style body. */
+export function errorResponse(error: DelegationError, cors: Record<string, string>): APIGatewayProxyResult {
+  const body: DelegationErrorBody = { error: error.code, error_description: error.description };
+  return jsonResponse(error.status, body, { ...cors, ...errorHeaders(error) });
 }

@@ -2,19 +2,15 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { decideGrant } from './claims';
 import { loadConfig, type DelegationConfig } from './config';
-import { assertOriginAllowed, corsHeaders, errorResponse, requestOrigin, serverError, successResponse } from './http';
+import { DelegationError } from './errors';
+import { RequestHeaders } from './headers';
+import { assertOriginAllowed, corsHeaders, errorResponse, successResponse } from './http';
 import { TokenVerifier } from './jwt';
 import { parseDelegationRequest } from './request';
-import { buildSignedSamlResponse } from './saml';
-import { createKmsClient, createSecretsManagerClient, remoteSignerWithinDeadline, type SigningDependency } from './signing';
+import { SamlIssuer } from './saml-issuer';
+import { createConfiguredSigner } from './signing';
 import { assumeRoleWithSaml, createStsClient } from './sts';
 import { coldStartFailureLine, requestLogLine, writeLogLine } from './telemetry';
-import { DelegationError } from './types';
-import { awsSamlAudienceFor } from '../../src/private/saml-constants';
-import { KmsSigner } from '../shared/kms-signer';
-import { PemSigner } from '../shared/pem-signer';
-import { SecretPemSigner } from '../shared/secret-pem-signer';
-import type { Signer } from '../shared/signer';
 /** Time kept back from Lambda's remaining time to log and answer after the last dependency call. */
 const ANSWER_MARGIN_MS = 500;
 /** Budget per request when no Lambda context tells the remaining time (local runs). */
@@ -27,24 +23,7 @@ interface Runtime {
   readonly config: DelegationConfig;
   readonly verifier: TokenVerifier;
   readonly sts: STSClient;
-  readonly signer: Signer;
-  /** The AWS service a signature depends on: such signatures are bounded by the request's deadline and their failures answered with 503. */
-  readonly signingDependency?: SigningDependency;
-  readonly audiences: readonly string[];
-}
-
-function createSigner(config: DelegationConfig, region: string): { signer: Signer; signingDependency?: SigningDependency } {
-  const signer = config.signer;
-  if (signer.kind === 'kms') {
-    return { signer: new KmsSigner(signer.kmsKeyArn, createKmsClient({ region })), signingDependency: 'kms' };
-  }
-  if ('signingKeyPem' in signer) {
-    return { signer: new PemSigner(signer.signingKeyPem) };
-  }
-  return {
-    signer: new SecretPemSigner(signer.signingKeySecretArn, createSecretsManagerClient({ region })),
-    signingDependency: 'secretsmanager',
-  };
+  readonly samlIssuer: SamlIssuer;
 }
 
 function createRuntime(env: NodeJS.ProcessEnv): Runtime {
@@ -57,9 +36,7 @@ function createRuntime(env: NodeJS.ProcessEnv): Runtime {
     config,
     verifier: new TokenVerifier([...config.issuers], { timeoutMs: JWKS_TIMEOUT_MS }),
     sts: createStsClient({ region }),
-    ...createSigner(config, region),
-    // The entityID of AWS in the Recipient's partition (urn:amazon:webservices, …:cn-north-1 or …:govcloud), and the Recipient.
-    audiences: [...new Set([awsSamlAudienceFor(config.samlRecipient), config.samlRecipient])],
+    samlIssuer: new SamlIssuer(config, createConfiguredSigner(config.signer, region)),
   };
 }
 
@@ -107,36 +84,26 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
   let unexpected: unknown;
 
   try {
-    cors = corsHeaders(requestOrigin(event), config.allowedOrigins);
-    assertOriginAllowed(event, config.allowedOrigins);
-    const request = parseDelegationRequest(event);
+    const headers = RequestHeaders.of(event);
+    cors = corsHeaders(headers.origin, config.allowedOrigins);
+    assertOriginAllowed(headers, config.allowedOrigins);
+    const request = parseDelegationRequest(event, {}, headers);
     facts.form = request.form;
     const token = await runtime.verifier.verify(request.idToken);
     facts.issuer = token.issuer;
     const grant = decideGrant(token, request, config);
     facts.subject = grant.subject;
     facts.roleArn = grant.roleArn;
-    const signer = runtime.signingDependency
-      ? remoteSignerWithinDeadline(runtime.signer, deadline, runtime.signingDependency)
-      : runtime.signer;
-    const samlResponse = await buildSignedSamlResponse({
-      issuer: config.samlEntityId,
-      recipient: config.samlRecipient,
-      audiences: runtime.audiences,
-      providerArn: config.providerArn,
-      grant,
-      now: new Date(),
-      lifetimeSeconds: config.assertionLifetimeSeconds,
-    }, signer, { keyInfoCertificate: config.signingCertificate });
+    const samlResponseBase64 = await runtime.samlIssuer.issue(grant, deadline);
     const result = await assumeRoleWithSaml(runtime.sts, {
       roleArn: grant.roleArn,
       providerArn: config.providerArn,
-      samlResponseBase64: Buffer.from(samlResponse, 'utf8').toString('base64'),
+      samlResponseBase64,
       durationSeconds: grant.durationSeconds,
     }, { deadline });
     response = successResponse(result, cors);
   } catch (error) {
-    const failure = error instanceof DelegationError ? error : serverError();
+    const failure = error instanceof DelegationError ? error : DelegationError.unexpected();
     if (!(error instanceof DelegationError)) {
       unexpected = error;
     } else if (error.cause !== undefined) {

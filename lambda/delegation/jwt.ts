@@ -5,11 +5,12 @@ import {
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
 } from 'jose';
+import { DelegationError } from './errors';
 import { fetchJwks } from './jwks-fetch';
 import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set';
 import { MAX_TOKEN_CHARS } from './request';
 import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
-import { DelegationError, type VerifiedToken } from './types';
+import type { VerifiedToken } from './types';
 import type { IssuerConfig } from '../../src/delegation-environment';
 
 export interface TokenVerifierOptions {
@@ -76,12 +77,12 @@ export class TokenVerifier {
     const { header, unverifiedClaims } = decodeUnverified(idToken);
     const typ = header.typ;
     if (typ !== undefined && (typeof typ !== 'string' || ACCESS_TOKEN_TYPES.has(typ.toLowerCase()))) {
-      throw invalidToken('jwt_typ', 'An access token is not accepted; send the id_token');
+      throw DelegationError.invalidToken('jwt_typ', 'An access token is not accepted; send the id_token');
     }
     // The issuer is picked by exact string match before any key is fetched, so a look-alike `iss` never reaches the network.
     const state = typeof unverifiedClaims.iss === 'string' ? this.issuers.get(unverifiedClaims.iss) : undefined;
     if (state === undefined) {
-      throw invalidToken('jwt_issuer', 'The token issuer is not accepted');
+      throw DelegationError.invalidToken('jwt_issuer', 'The token issuer is not accepted');
     }
     const { config } = state;
     let claims: JWTPayload;
@@ -100,7 +101,7 @@ export class TokenVerifier {
     }
     checkAudienceAndAuthorizedParty(claims, config);
     if (config.tokenUse !== undefined && claims.token_use !== config.tokenUse) {
-      throw invalidToken('jwt_token_use', 'The token is not an id token (token_use)');
+      throw DelegationError.invalidToken('jwt_token_use', 'The token is not an id token (token_use)');
     }
     return {
       issuer: config.issuer,
@@ -149,60 +150,53 @@ export class TokenVerifier {
 
   private mapVerificationError(error: unknown): DelegationError {
     if (error instanceof JwksUnavailableError) {
-      return new DelegationError(
-        503, 'temporarily_unavailable', 'The token issuer\'s keys cannot be fetched right now; try again later',
-        { 'Retry-After': String(this.retryAfterSeconds) }, 'jwks_unavailable',
-      );
+      return DelegationError.unavailable('jwks', 'unavailable', this.retryAfterSeconds);
     }
     if (error instanceof errors.JWTExpired) {
       return error.claim === 'iat'
-        ? invalidToken('jwt_too_old', 'The token was issued too long ago')
-        : invalidToken('jwt_expired', 'The token has expired');
+        ? DelegationError.invalidToken('jwt_too_old', 'The token was issued too long ago')
+        : DelegationError.invalidToken('jwt_expired', 'The token has expired');
     }
     if (error instanceof errors.JWTClaimValidationFailed) {
       return claimError(error);
     }
     if (error instanceof errors.JOSEAlgNotAllowed) {
-      return invalidToken('jwt_alg', 'The token\'s signing algorithm is not accepted');
+      return DelegationError.invalidToken('jwt_alg', 'The token\'s signing algorithm is not accepted');
     }
     if (error instanceof errors.JOSENotSupported) {
-      return invalidToken('jwt_unsupported', 'The token uses an unsupported JWS feature');
+      return DelegationError.invalidToken('jwt_unsupported', 'The token uses an unsupported JWS feature');
     }
     if (error instanceof errors.JWSSignatureVerificationFailed) {
-      return invalidToken('jwt_signature', 'The token signature is invalid');
+      return DelegationError.invalidToken('jwt_signature', 'The token signature is invalid');
     }
     if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
-      return invalidToken('jwt_kid', 'No key of the issuer matches the token (kid)');
+      return DelegationError.invalidToken('jwt_kid', 'No key of the issuer matches the token (kid)');
     }
     if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
-      return invalidToken('jwt_malformed', 'The token is malformed');
+      return DelegationError.invalidToken('jwt_malformed', 'The token is malformed');
     }
-    return invalidToken('jwt_invalid', 'The token is not valid');
+    return DelegationError.invalidToken('jwt_invalid', 'The token is not valid');
   }
-}
-
-function invalidToken(reason: string, description: string): DelegationError {
-  return new DelegationError(401, 'invalid_token', description, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }, reason);
 }
 
 function claimError(error: InstanceType<typeof errors.JWTClaimValidationFailed>): DelegationError {
   if (error.reason === 'missing') {
-    return invalidToken('jwt_claim_missing', `The token lacks the required "${error.claim}" claim`);
+    return DelegationError.invalidToken('jwt_claim_missing', `The token lacks the required "${error.claim}" claim`);
   }
   if (error.reason === 'invalid') {
-    return invalidToken('jwt_claim_invalid', `The token's "${error.claim}" claim has the wrong type`);
+    return DelegationError.invalidToken('jwt_claim_invalid', `The token's "${error.claim}" claim has the wrong type`);
   }
   switch (error.claim) {
     case 'nbf':
-      return invalidToken('jwt_not_yet_valid', 'The token is not valid yet (nbf)');
+      return DelegationError.invalidToken('jwt_not_yet_valid', 'The token is not valid yet (nbf)');
     case 'aud':
-      return invalidToken('jwt_audience', 'The token audience is not accepted');
+      return DelegationError.invalidToken('jwt_audience', 'The token audience is not accepted');
     case 'iss':
-      return invalidToken('jwt_issuer', 'The token issuer is not accepted');
+      return DelegationError.invalidToken('jwt_issuer', 'The token issuer is not accepted');
     case 'iat':
-      return invalidToken('jwt_iat', 'The token issue time is invalid');
+      return DelegationError.invalidToken('jwt_iat', 'The token issue time is invalid');
     default:
-      return invalidToken('jwt_claim_invalid', 'A token claim has an invalid value');
+      return DelegationError.invalidToken('jwt_claim_invalid', 'A token claim has an invalid value');
   }
 }
 
@@ -212,17 +206,17 @@ function claimError(error: InstanceType<typeof errors.JWTClaimValidationFailed>)
  */
 function decodeUnverified(idToken: string): { header: ProtectedHeaderParameters; unverifiedClaims: JWTPayload } {
   if (typeof idToken !== 'string' || idToken === '' || idToken.length > MAX_TOKEN_CHARS) {
-    throw invalidToken('jwt_malformed', 'The token is malformed');
+    throw DelegationError.invalidToken('jwt_malformed', 'The token is malformed');
   }
   if (idToken.trimStart().startsWith('{')) {
-    throw invalidToken('jwt_serialization', 'Only the compact serialization of a JWS is accepted');
+    throw DelegationError.invalidToken('jwt_serialization', 'Only the compact serialization of a JWS is accepted');
   }
   const segments = idToken.split('.');
   if (segments.length === 5) {
-    throw invalidToken('jwt_jwe', 'Encrypted tokens (JWE) are not accepted');
+    throw DelegationError.invalidToken('jwt_jwe', 'Encrypted tokens (JWE) are not accepted');
   }
   if (segments.length !== 3 || segments[0] === '' || segments[1] === '' || !segments.every((segment) => BASE64URL_SEGMENT.test(segment))) {
-    throw invalidToken('jwt_malformed', 'The token is malformed');
+    throw DelegationError.invalidToken('jwt_malformed', 'The token is malformed');
   }
   return {
     header: strictSegment(segments[0], 'header') as ProtectedHeaderParameters,
@@ -240,21 +234,21 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function strictSegment(segment: string, what: 'header' | 'claims set'): Record<string, unknown> {
   const bytes = Buffer.from(segment, 'base64url');
   if (bytes.toString('base64url') !== segment) {
-    throw invalidToken('jwt_malformed', 'The token is malformed');
+    throw DelegationError.invalidToken('jwt_malformed', 'The token is malformed');
   }
   let text: string;
   try {
     text = UTF8.decode(bytes);
   } catch {
-    throw invalidToken('jwt_malformed', 'The token is malformed');
+    throw DelegationError.invalidToken('jwt_malformed', 'The token is malformed');
   }
   try {
     return parseStrictJsonObject(text);
   } catch (error) {
     if ((error as StrictJsonError).problem === 'duplicate_member') {
-      throw invalidToken('jwt_duplicate_member', `The token's ${what} names a member twice`);
+      throw DelegationError.invalidToken('jwt_duplicate_member', `The token's ${what} names a member twice`);
     }
-    throw invalidToken('jwt_malformed', 'The token is malformed');
+    throw DelegationError.invalidToken('jwt_malformed', 'The token is malformed');
   }
 }
 
@@ -266,16 +260,16 @@ function strictSegment(segment: string, what: 'header' | 'claims set'): Record<s
 function checkAudienceAndAuthorizedParty(claims: JWTPayload, config: IssuerConfig): void {
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (audiences.length === 0 || !audiences.every((audience) => typeof audience === 'string')) {
-    throw invalidToken('jwt_audience', 'The token audience is not accepted');
+    throw DelegationError.invalidToken('jwt_audience', 'The token audience is not accepted');
   }
   const azp = claims.azp;
   if (azp === undefined) {
     if (audiences.length > 1) {
-      throw invalidToken('jwt_azp', 'A token with several audiences must name its authorized party (azp)');
+      throw DelegationError.invalidToken('jwt_azp', 'A token with several audiences must name its authorized party (azp)');
     }
     return;
   }
   if (typeof azp !== 'string' || !config.audiences.includes(azp)) {
-    throw invalidToken('jwt_azp', 'The token\'s authorized party (azp) is not accepted');
+    throw DelegationError.invalidToken('jwt_azp', 'The token\'s authorized party (azp) is not accepted');
   }
 }

@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { DelegationError } from './errors';
+import { RequestHeaders } from './headers';
 import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
-import { DelegationError, type DelegationRequest } from './types';
+import type { DelegationRequest } from './types';
 import { MAX_ID_TOKEN_CHARS } from '../../src/delegation-environment';
 
 export { hasDuplicateTopLevelKey } from './strict-json';
@@ -32,24 +34,25 @@ export interface ParseRequestOptions {
   readonly maxBodyBytes?: number;
 }
 
-function badRequest(description: string, reason = 'invalid_request'): DelegationError {
-  return new DelegationError(400, 'invalid_request', description, {}, reason);
-}
-
 /**
  * Parses `POST /delegation` strictly into a {@link DelegationRequest}: either the Auth0 legacy body
  * (JSON or form) or `Authorization: Bearer <id_token>` with an optional JSON body. Anything unexpected
- * is refused with a DelegationError whose description never contains the token.
+ * is refused with a DelegationError whose description never contains the token. `headers` are the
+ * event's, passed in when the caller has read them already.
  */
-export function parseDelegationRequest(event: APIGatewayProxyEvent, options: ParseRequestOptions = {}): DelegationRequest {
+export function parseDelegationRequest(
+  event: APIGatewayProxyEvent,
+  options: ParseRequestOptions = {},
+  headers: RequestHeaders = RequestHeaders.of(event),
+): DelegationRequest {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (event.httpMethod !== 'POST') {
-    throw new DelegationError(405, 'invalid_request', 'Only POST is supported', { Allow: 'POST' }, 'method_not_allowed');
+    throw DelegationError.methodNotAllowed('method_not_allowed', 'Only POST is supported');
   }
   if (hasQueryParameters(event)) {
-    throw badRequest('Query parameters are not accepted; send the token in the body or the Authorization header', 'query_string');
+    throw DelegationError.badRequest('query_string', 'Query parameters are not accepted; send the token in the body or the Authorization header');
   }
-  const headers = normalizeHeaders(event);
+  refuseRepeatedHeaders(headers);
   const body = decodeBody(event, maxBodyBytes);
   const authorization = headers.get('authorization');
   const fields = body === '' ? undefined : parseBody(body, bodyKindOf(headers.get('content-type')));
@@ -58,7 +61,7 @@ export function parseDelegationRequest(event: APIGatewayProxyEvent, options: Par
     return parseBearerRequest(authorization, fields);
   }
   if (fields === undefined) {
-    throw badRequest('Missing request body or Authorization header', 'missing_token');
+    throw DelegationError.badRequest('missing_token', 'Missing request body or Authorization header');
   }
   return parseLegacyRequest(fields.values);
 }
@@ -69,43 +72,24 @@ function hasQueryParameters(event: APIGatewayProxyEvent): boolean {
   return Object.keys(single).length > 0 || Object.keys(multi).length > 0;
 }
 
-/** Lower-cases header names and refuses a repeated Authorization or Content-Type, which could be read differently by different layers. */
-function normalizeHeaders(event: APIGatewayProxyEvent): Map<string, string> {
-  const headers = new Map<string, string>();
-  const counts = new Map<string, number>();
-  const count = (name: string, values: number) => counts.set(name, (counts.get(name) ?? 0) + values);
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    count(lower, 1);
-    headers.set(lower, value);
-  }
-  const multiCounts = new Map<string, number>();
-  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (values === undefined) continue;
-    const lower = name.toLowerCase();
-    multiCounts.set(lower, (multiCounts.get(lower) ?? 0) + values.length);
-    if (!headers.has(lower) && values.length > 0) {
-      headers.set(lower, values[values.length - 1]);
-    }
-  }
+/** Refuses a repeated Authorization or Content-Type, which could be read differently by different layers. */
+function refuseRepeatedHeaders(headers: RequestHeaders): void {
   for (const name of ['authorization', 'content-type']) {
-    if ((counts.get(name) ?? 0) > 1 || (multiCounts.get(name) ?? 0) > 1) {
-      throw badRequest(`The ${name === 'authorization' ? 'Authorization' : 'Content-Type'} header must appear once`, 'duplicate_header');
+    if (headers.repeated(name)) {
+      throw DelegationError.badRequest('duplicate_header', `The ${name === 'authorization' ? 'Authorization' : 'Content-Type'} header must appear once`);
     }
   }
-  return headers;
 }
 
 function decodeBody(event: APIGatewayProxyEvent, maxBodyBytes: number): string {
   const raw = event.body ?? '';
-  const tooLarge = () => new DelegationError(413, 'invalid_request', `Request body exceeds ${maxBodyBytes} bytes`, {}, 'body_too_large');
+  const tooLarge = () => DelegationError.payloadTooLarge('body_too_large', `Request body exceeds ${maxBodyBytes} bytes`);
   let bytes: Buffer;
   if (event.isBase64Encoded) {
     // Checked before decoding so a huge body costs no allocation.
     if (raw.length > Math.ceil(maxBodyBytes / 3) * 4 + 4) throw tooLarge();
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) {
-      throw badRequest('Request body is not valid base64', 'body_encoding');
+      throw DelegationError.badRequest('body_encoding', 'Request body is not valid base64');
     }
     bytes = Buffer.from(raw, 'base64');
   } else {
@@ -116,15 +100,14 @@ function decodeBody(event: APIGatewayProxyEvent, maxBodyBytes: number): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw badRequest('Request body is not valid UTF-8', 'body_encoding');
+    throw DelegationError.badRequest('body_encoding', 'Request body is not valid UTF-8');
   }
 }
 
 /** Accepts `application/json` and `application/x-www-form-urlencoded`, with at most a UTF-8 `charset` parameter. */
 function bodyKindOf(contentType: string | undefined): BodyKind {
-  const unsupported = () => new DelegationError(
-    415, 'invalid_request',
-    'Content-Type must be application/json or application/x-www-form-urlencoded (charset utf-8)', {}, 'content_type',
+  const unsupported = () => DelegationError.unsupportedMediaType(
+    'content_type', 'Content-Type must be application/json or application/x-www-form-urlencoded (charset utf-8)',
   );
   if (contentType === undefined) throw unsupported();
   const [mediaType, ...parameters] = contentType.split(';').map((part) => part.trim());
@@ -153,15 +136,15 @@ function parseBody(body: string, kind: BodyKind): BodyFields {
       return { kind, values: parseStrictJsonObject(body) };
     } catch (error) {
       const problem = (error as StrictJsonError).problem;
-      if (problem === 'duplicate_member') throw badRequest('Request body repeats a field', 'duplicate_field');
-      throw badRequest(problem === 'not_object' ? 'Request body must be a JSON object' : 'Request body is not valid JSON', 'body_json');
+      if (problem === 'duplicate_member') throw DelegationError.badRequest('duplicate_field', 'Request body repeats a field');
+      throw DelegationError.badRequest('body_json', problem === 'not_object' ? 'Request body must be a JSON object' : 'Request body is not valid JSON');
     }
   }
   // A prototype-less object keeps a field named `__proto__` an ordinary (and refused) field.
   const values: Record<string, unknown> = Object.create(null);
   for (const [name, value] of new URLSearchParams(body)) {
     if (Object.hasOwn(values, name)) {
-      throw badRequest('Request body repeats a field', 'duplicate_field');
+      throw DelegationError.badRequest('duplicate_field', 'Request body repeats a field');
     }
     values[name] = value;
   }
@@ -176,11 +159,11 @@ export const REFRESH_TOKEN_REFUSAL = 'refresh_token is not accepted: this endpoi
 function refuseUnknownFields(values: Readonly<Record<string, unknown>>, allowed: readonly string[]): void {
   // Named before any other unknown field, so a refresh-token request always gets the sentence that says what to send.
   if ('refresh_token' in values && !allowed.includes('refresh_token')) {
-    throw badRequest(REFRESH_TOKEN_REFUSAL, 'unknown_field');
+    throw DelegationError.badRequest('unknown_field', REFRESH_TOKEN_REFUSAL);
   }
   for (const name of Object.keys(values)) {
     if (!allowed.includes(name)) {
-      throw badRequest(SAFE_FIELD_NAME.test(name) ? `Unknown field "${name}"` : 'Unknown field (name not shown)', 'unknown_field');
+      throw DelegationError.badRequest('unknown_field', SAFE_FIELD_NAME.test(name) ? `Unknown field "${name}"` : 'Unknown field (name not shown)');
     }
   }
 }
@@ -189,20 +172,20 @@ function optionalStringField(values: Readonly<Record<string, unknown>>, name: st
   const value = values[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '' || value.length > MAX_FIELD_CHARS) {
-    throw badRequest(`Field "${name}" must be a non-empty string of at most ${MAX_FIELD_CHARS} characters`, 'field_invalid');
+    throw DelegationError.badRequest('field_invalid', `Field "${name}" must be a non-empty string of at most ${MAX_FIELD_CHARS} characters`);
   }
   return value;
 }
 
 function checkToken(token: unknown): string {
   if (typeof token !== 'string' || token === '') {
-    throw badRequest('The id_token is missing or empty', 'missing_token');
+    throw DelegationError.badRequest('missing_token', 'The id_token is missing or empty');
   }
   if (token.length > MAX_TOKEN_CHARS) {
-    throw badRequest(`The id_token exceeds ${MAX_TOKEN_CHARS} characters`, 'token_too_large');
+    throw DelegationError.badRequest('token_too_large', `The id_token exceeds ${MAX_TOKEN_CHARS} characters`);
   }
   if (!COMPACT_JWS.test(token)) {
-    throw badRequest('The id_token must be a compact JWS (three base64url segments)', 'token_format');
+    throw DelegationError.badRequest('token_format', 'The id_token must be a compact JWS (three base64url segments)');
   }
   return token;
 }
@@ -211,20 +194,20 @@ function parseLegacyRequest(values: Readonly<Record<string, unknown>>): Delegati
   refuseUnknownFields(values, [...LEGACY_REQUIRED_FIELDS, ...LEGACY_OPTIONAL_FIELDS]);
   const grantType = values.grant_type;
   if (grantType === undefined) {
-    throw badRequest('Field "grant_type" is required', 'missing_field');
+    throw DelegationError.badRequest('missing_field', 'Field "grant_type" is required');
   }
   if (grantType !== JWT_BEARER_GRANT_TYPE) {
-    throw new DelegationError(400, 'unsupported_grant_type', `grant_type must be ${JWT_BEARER_GRANT_TYPE}`, {}, 'grant_type');
+    throw DelegationError.unsupportedGrantType('grant_type', `grant_type must be ${JWT_BEARER_GRANT_TYPE}`);
   }
   const idToken = checkToken(values.id_token);
   // The token has its own limit (checked above); the general field limit is for the other fields.
   for (const name of LEGACY_REQUIRED_FIELDS.filter((field) => field !== 'id_token')) {
     if (optionalStringField(values, name) === undefined) {
-      throw badRequest(`Field "${name}" is required`, 'missing_field');
+      throw DelegationError.badRequest('missing_field', `Field "${name}" is required`);
     }
   }
   if (values.api_type !== 'aws') {
-    throw badRequest('api_type must be "aws"', 'api_type');
+    throw DelegationError.badRequest('api_type', 'api_type must be "aws"');
   }
   optionalStringField(values, 'scope');
   const requestedRoleArn = optionalStringField(values, 'role');
@@ -241,23 +224,23 @@ function parseLegacyRequest(values: Readonly<Record<string, unknown>>): Delegati
 function parseBearerRequest(authorization: string, fields: BodyFields | undefined): DelegationRequest {
   const match = BEARER_AUTHORIZATION.exec(authorization);
   if (!match) {
-    throw badRequest('The Authorization header must use the Bearer scheme', 'authorization_scheme');
+    throw DelegationError.badRequest('authorization_scheme', 'The Authorization header must use the Bearer scheme');
   }
   const idToken = checkToken(match[1]);
   if (fields === undefined) {
     return { idToken, form: 'bearer' };
   }
   if (Object.hasOwn(fields.values, 'id_token')) {
-    throw badRequest('Send the token either in the Authorization header or in the body, not both', 'token_twice');
+    throw DelegationError.badRequest('token_twice', 'Send the token either in the Authorization header or in the body, not both');
   }
   if (fields.kind !== 'json') {
-    throw new DelegationError(415, 'invalid_request', 'With a Bearer token the body must be application/json', {}, 'content_type');
+    throw DelegationError.unsupportedMediaType('content_type', 'With a Bearer token the body must be application/json');
   }
   refuseUnknownFields(fields.values, BEARER_BODY_FIELDS);
   const requestedRoleArn = optionalStringField(fields.values, 'role');
   const duration = fields.values.durationSeconds;
   if (duration !== undefined && (typeof duration !== 'number' || !Number.isSafeInteger(duration))) {
-    throw badRequest('durationSeconds must be an integer number of seconds', 'duration_type');
+    throw DelegationError.badRequest('duration_type', 'durationSeconds must be an integer number of seconds');
   }
   return {
     idToken,

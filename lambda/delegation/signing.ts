@@ -1,7 +1,11 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { boundedClientConfig, classifyAwsFailure, dependencyUnavailable, type AwsClientOptions } from './aws-errors';
-import { DelegationError } from './types';
+import { boundedClientConfig, classifyAwsFailure, retryAfterSecondsFor, type AwsClientOptions } from './aws-errors';
+import type { SignerConfig } from './config';
+import { DelegationError } from './errors';
+import { KmsSigner } from '../shared/kms-signer';
+import { PemSigner } from '../shared/pem-signer';
+import { SecretPemSigner } from '../shared/secret-pem-signer';
 import type { Signer } from '../shared/signer';
 
 /**
@@ -25,14 +29,32 @@ export function createKmsClient(options: KmsClientOptions): KMSClient {
   return new KMSClient(boundedClientConfig(options, KMS_REQUEST_TIMEOUT_MS));
 }
 
-const SIGNING_UNAVAILABLE = 'The signing service is temporarily unavailable; retry later';
-
 /** Where a remote signer's key lives: KMS holds it, or Secrets Manager hands it out once per container. */
 export type SigningDependency = 'kms' | 'secretsmanager';
 
+/** A signer of the configuration, and the AWS service its signatures depend on (none for an in-memory key). */
+export interface ConfiguredSigner {
+  readonly signer: Signer;
+  /** Signatures that depend on it are bounded by the request's deadline and their failures answered with 503. */
+  readonly dependency?: SigningDependency;
+}
+
+/** The signer `config` names, with its AWS client in `region` when it needs one. */
+export function createConfiguredSigner(config: SignerConfig, region: string): ConfiguredSigner {
+  switch (config.kind) {
+    case 'kms':
+      return { signer: new KmsSigner(config.kmsKeyArn, createKmsClient({ region })), dependency: 'kms' };
+    case 'pem':
+      return { signer: new PemSigner(config.signingKeyPem) };
+    case 'secret-pem':
+      return { signer: new SecretPemSigner(config.signingKeySecretArn, createSecretsManagerClient({ region })), dependency: 'secretsmanager' };
+  }
+}
+
 /** Maps any failure of a remote signature to a 503 whose reason names the dependency and its error code. */
 export function signingFailureToDelegationError(error: unknown, dependency: SigningDependency = 'kms'): DelegationError {
-  return dependencyUnavailable(dependency, classifyAwsFailure(error), SIGNING_UNAVAILABLE);
+  const failure = classifyAwsFailure(error);
+  return DelegationError.unavailable(dependency, failure.code, retryAfterSecondsFor(failure));
 }
 
 /**

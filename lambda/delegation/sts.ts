@@ -1,6 +1,6 @@
 import { AssumeRoleWithSAMLCommand, STSClient } from '@aws-sdk/client-sts';
-import { boundedClientConfig, classifyAwsFailure, dependencyUnavailable, type AwsClientOptions } from './aws-errors';
-import { DelegationError } from './types';
+import { boundedClientConfig, classifyAwsFailure, RETRY_AFTER_TRANSIENT_SECONDS, retryAfterSecondsFor, type AwsClientOptions } from './aws-errors';
+import { DelegationError } from './errors';
 
 /** What is sent to `sts:AssumeRoleWithSAML`. */
 export interface AssumeRoleWithSamlInput {
@@ -88,26 +88,13 @@ function refuseCredentials(): Promise<never> {
 export function stsFailureToDelegationError(error: unknown): DelegationError {
   const failure = classifyAwsFailure(error);
   if (CONFIGURATION_CODES.has(failure.code)) {
-    // 500, not 403: the user is not refused, the deployment is broken (a 503 would invite retries that cannot help).
     // The STS error travels as `cause`, so the handler logs what AWS said (never to the client).
-    return Object.assign(new DelegationError(
-      500,
-      'server_error',
-      'The delegation service is misconfigured; see its logs',
-      {},
-      `sts_${failure.code}_configuration`,
-    ), { cause: error });
+    return DelegationError.misconfigured(`sts_${failure.code}_configuration`, error);
   }
   if (REJECTION_CODES.has(failure.code)) {
-    return new DelegationError(
-      403,
-      'access_denied',
-      'AWS STS refused to issue credentials for this user and role',
-      {},
-      `sts_${failure.code}`,
-    );
+    return DelegationError.accessDenied(`sts_${failure.code}`, 'AWS STS refused to issue credentials for this user and role');
   }
-  return dependencyUnavailable('sts', failure, 'AWS STS is temporarily unavailable; retry later');
+  return DelegationError.unavailable('sts', failure.code, retryAfterSecondsFor(failure));
 }
 
 /** Calls `sts:AssumeRoleWithSAML` within the deadline and returns STS's answer; throws only {@link DelegationError}. */
@@ -118,7 +105,7 @@ export async function assumeRoleWithSaml(
 ): Promise<AssumeRoleWithSamlResult> {
   const budgetMs = options.deadline === undefined ? undefined : options.deadline - Date.now();
   if (budgetMs !== undefined && budgetMs < MIN_CALL_BUDGET_MS) {
-    throw dependencyUnavailable('sts', { code: 'timeout', throttled: false, transient: true }, 'AWS STS is temporarily unavailable; retry later');
+    throw DelegationError.unavailable('sts', 'timeout', RETRY_AFTER_TRANSIENT_SECONDS);
   }
   let output;
   try {
@@ -139,7 +126,7 @@ export async function assumeRoleWithSaml(
   const roleUser = output.AssumedRoleUser;
   if (!credentials?.AccessKeyId || !credentials.SecretAccessKey || !credentials.SessionToken || !(credentials.Expiration instanceof Date)
     || !roleUser?.Arn || !roleUser.AssumedRoleId) {
-    throw dependencyUnavailable('sts', { code: 'incomplete_response', throttled: false, transient: true }, 'AWS STS is temporarily unavailable; retry later');
+    throw DelegationError.unavailable('sts', 'incomplete_response', RETRY_AFTER_TRANSIENT_SECONDS);
   }
   return {
     Credentials: {

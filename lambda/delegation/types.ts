@@ -3,25 +3,6 @@
  * on its own and the handler only wires them together.
  */
 
-/** An OAuth-style error answered to the client; nothing is issued when one is thrown. */
-export class DelegationError extends Error {
-  constructor(
-    /** HTTP status: 400, 401, 403, 413, 415, 429, 503 (500 only for bugs). */
-    readonly status: number,
-    /** OAuth-style `error` code, e.g. `invalid_request`, `invalid_token`, `access_denied`, `temporarily_unavailable`. */
-    readonly code: string,
-    /** Human-readable `error_description`; never contains a token, assertion or credential. */
-    readonly description: string,
-    /** Extra response headers, e.g. `Retry-After` or `WWW-Authenticate`. */
-    readonly headers: Record<string, string> = {},
-    /** Short machine-readable reason for logs and metrics, e.g. `jwt_expired`. */
-    readonly reason: string = code,
-  ) {
-    super(description);
-    this.name = 'DelegationError';
-  }
-}
-
 /** What the client asked for, after strict parsing of `POST /delegation`. */
 export interface DelegationRequest {
   /** The compact-serialized id_token (never logged). */

@@ -1,14 +1,10 @@
 import { Token } from 'aws-cdk-lib';
-import { IssuerConfig, RoleRuleConfig, SamlAttributeConfig, SessionTagConfig } from '../delegation-environment';
+import { IssuerConfig, MAX_SAML_ATTRIBUTES, MAX_SESSION_TAGS, RoleRuleConfig, SamlAttributeConfig, SessionTagConfig } from '../delegation-environment';
 import { JwtIssuer } from '../jwt-issuer';
 import { RoleRule } from '../role-rule';
 import { SamlAttribute } from '../saml-attribute';
 import { SessionTag } from '../session-tag';
 
-/** AWS accepts at most 50 session tags per session. */
-const MAX_SESSION_TAGS = 50;
-/** Further SAML attributes per issuer: enough for the condition keys AWS offers, small enough for the environment. */
-const MAX_SAML_ATTRIBUTES = 20;
 
 /** Checks a list of issuers as a whole and returns their handler configuration. */
 export function issuerConfigs(issuers: JwtIssuer[]): IssuerConfig[] {

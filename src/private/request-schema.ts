@@ -1,4 +1,4 @@
-import { MAX_ID_TOKEN_CHARS } from '../delegation-environment';
+import { MAX_ID_TOKEN_CHARS, MAX_SESSION_DURATION_SECONDS, MIN_SESSION_DURATION_SECONDS } from '../delegation-environment';
 
 /**
  * The JSON Schema (draft 4) subset the request model uses, written without aws-cdk-lib so that the
@@ -15,10 +15,6 @@ export interface RequestSchema {
   readonly minimum?: number;
   readonly maximum?: number;
 }
-
-/** Session durations STS allows: 15 minutes to 12 hours. */
-export const MIN_SESSION_SECONDS = 900;
-export const MAX_SESSION_SECONDS = 43_200;
 
 /**
  * The JSON body accepted by API Gateway: either form of the HTTP contract, with bounded sizes.
@@ -41,7 +37,7 @@ export function delegationRequestSchema(): RequestSchema {
       scope: text(1024),
       role: text(2048),
       principal: text(2048),
-      durationSeconds: { type: 'integer', minimum: MIN_SESSION_SECONDS, maximum: MAX_SESSION_SECONDS },
+      durationSeconds: { type: 'integer', minimum: MIN_SESSION_DURATION_SECONDS, maximum: MAX_SESSION_DURATION_SECONDS },
     },
   };
 }

@@ -1,25 +1,10 @@
+import { SAML_SERVICE_PROVIDERS } from '../delegation-environment';
+
 /**
- * AWS as a SAML service provider, per partition: the sign-in endpoint that is the assertion's Recipient
- * (and so `SAML:aud`), and the entityID of AWS that every assertion lists as an Audience.
- *
- * This file is read by the constructs and by the delegation handler, so it stays free of imports.
- *
- * Sources:
- * - aws: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_saml_assertions.html
- *   (Recipient `https://signin.aws.amazon.com/saml`, Audience `urn:amazon:webservices`).
- * - aws-cn: https://docs.amazonaws.cn/en_us/IAM/latest/UserGuide/id_roles_providers_create_saml_relying-party.html
- *   names `https://signin.amazonaws.cn/saml` and the service provider metadata
- *   `https://signin.amazonaws.cn/static/saml-metadata.xml`, whose entityID `urn:amazon:webservices:cn-north-1`
- *   is the Audience that identity providers configure for the China Regions (both Beijing and Ningxia).
- * - aws-us-gov: https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-iam.html
- *   ("Application ACS URL: https://signin.amazonaws-us-gov.com/saml", "Application SAML audience:
- *   urn:amazon:webservices:govcloud").
+ * What the constructs and the handler derive from AWS's SAML service providers (in
+ * `delegation-environment.ts`): the partitions, the commercial defaults, and the Audience that goes
+ * with a Recipient. Its one import is the import-free contract, so the handler may read it too.
  */
-export const SAML_SERVICE_PROVIDERS = {
-  'aws': { recipient: 'https://signin.aws.amazon.com/saml', audience: 'urn:amazon:webservices' },
-  'aws-cn': { recipient: 'https://signin.amazonaws.cn/saml', audience: 'urn:amazon:webservices:cn-north-1' },
-  'aws-us-gov': { recipient: 'https://signin.amazonaws-us-gov.com/saml', audience: 'urn:amazon:webservices:govcloud' },
-} as const;
 
 /** The partitions whose SAML endpoints are known. */
 export type SamlPartition = keyof typeof SAML_SERVICE_PROVIDERS;
