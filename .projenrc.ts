@@ -163,7 +163,10 @@ const bundle = project.addTask('bundle', {
   exec: [
     'esbuild lambda/delegation/index.ts lambda/certificate/index.ts',
     '--bundle --platform=node --target=node22 --format=cjs --minify --sourcemap=external',
-    '--main-fields=module,main --legal-comments=none',
+    // No import() left in the bundle: the first dynamic import of a CommonJS process starts Node's ESM
+    // loader, which loads undici (Node's fetch) too, a large part of a cold start; the AWS SDK imports
+    // node:http and node:async_hooks that way. esbuild turns each into a require().
+    '--main-fields=module,main --legal-comments=none --supported:dynamic-import=false',
     '--outbase=lambda --outdir=assets/lambda --log-level=warning',
   ].join(' '),
 });

@@ -24,6 +24,8 @@ handler(event, { awsRequestId: 'cold', getRemainingTimeInMillis: () => 10_000 })
     cpuMs: (usage.user + usage.system) / 1000,
     initCpuMs: (initUsage.user + initUsage.system) / 1000,
     status: response.statusCode,
+    // Node lists every internal module it has loaded; undici is its fetch implementation.
+    undiciLoaded: (process as unknown as { moduleLoadList: string[] }).moduleLoadList.some((name) => name.includes('undici')),
   };
   process.stderr.write(`${JSON.stringify(report)}\n`);
   process.exit(response.statusCode === 200 ? 0 : 2);

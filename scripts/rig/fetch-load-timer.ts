@@ -1,8 +1,9 @@
 import type { ColdReport } from './messages';
 
 /**
- * What jose's createRemoteJWKSet costs a fresh process before any request: its `new Headers()` makes
- * Node load its fetch implementation (undici). Reports one JSON line ({@link ColdReport}) on stderr.
+ * What loading Node's fetch implementation (undici) costs a fresh process: the first `new Headers()`
+ * loads it, as jose's createRemoteJWKSet would on every cold start, which is why the handler has its
+ * own remote key set. Reports one JSON line ({@link ColdReport}) on stderr.
  */
 
 const started = performance.now();

@@ -84,7 +84,7 @@ function memory(): HandlerReply {
     collect();
   }
   const usage = process.memoryUsage();
-  return { type: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, collected: collect !== undefined };
+  return { type: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, collected: collect !== undefined };
 }
 
 async function main(): Promise<void> {

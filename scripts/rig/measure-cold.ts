@@ -61,6 +61,9 @@ export interface ColdResult {
   readonly cpuMs: Spread;
   /** CPU of the whole process once the bundle is loaded (INIT), before the first request. */
   readonly initCpuMs: Spread;
+  /** In how many of its `runs` Node had loaded undici (its fetch implementation) by the answer. */
+  readonly undiciLoadedRuns: number;
+  readonly runs: number;
   /** doneMs / the reference's doneMs of the same round. */
   readonly ratio: Spread;
 }
@@ -114,6 +117,8 @@ export async function measureColdStart(scripts: ChildScripts, subjects: readonly
       firstRequestMs: spread(runs[index].map((run) => run.report.firstRequestMs ?? NaN)),
       cpuMs: spread(runs[index].map((run) => run.report.cpuMs)),
       initCpuMs: spread(runs[index].map((run) => run.report.initCpuMs ?? NaN)),
+      undiciLoadedRuns: runs[index].filter((run) => run.report.undiciLoaded).length,
+      runs: runs[index].length,
       ratio: spread(runs[index].map((run, round) => run.doneMs / reference[round].doneMs)),
     })),
     referenceMs: spread(reference.map((run) => run.doneMs)),

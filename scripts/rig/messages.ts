@@ -48,7 +48,7 @@ export type HandlerReply =
   | { readonly type: 'warm-up'; readonly statuses: Readonly<Record<string, number>>; readonly bodyBytes: number }
   | { readonly type: 'measure-cpu'; readonly rounds: readonly CpuRound[]; readonly statuses: Readonly<Record<string, number>> }
   | { readonly type: 'measure-signature-rate'; readonly signatures: number; readonly elapsedMs: number; readonly cpuMicros: number }
-  | { readonly type: 'memory'; readonly rss: number; readonly heapUsed: number; readonly collected: boolean }
+  | { readonly type: 'memory'; readonly rss: number; readonly heapUsed: number; readonly external: number; readonly collected: boolean }
   | { readonly type: 'cpu-usage'; readonly user: number; readonly system: number }
   | { readonly type: 'error'; readonly message: string };
 
@@ -133,6 +133,8 @@ export interface ColdReport {
   /** CPU time of the whole process once the bundle is loaded (Lambda's INIT phase), before the first request. */
   readonly initCpuMs?: number;
   readonly status?: number;
+  /** Whether Node loaded its fetch implementation (undici) by the time of the report. */
+  readonly undiciLoaded?: boolean;
 }
 
 export type StagesReply =
