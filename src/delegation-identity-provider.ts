@@ -1,9 +1,10 @@
-import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
 import { JwtIssuer } from './jwt-issuer';
 import { BoundIssuer, checkNamespaces } from './private/handler-config';
+import { acceptNagFindings } from './private/nag-suppressions';
 import { awsSamlAudienceFor, DEFAULT_SAML_RECIPIENT } from './private/saml-constants';
 import { MAX_SAML_PROVIDER_KEYS, samlIdpMetadataXml } from './private/saml-metadata';
 import { partitionSamlEndpoints } from './private/saml-partition';
@@ -36,7 +37,7 @@ export interface IDelegationIdentityProvider extends IConstruct {
   assumeRolePrincipal(): iam.IPrincipal;
   /**
    * Lets `grantee`, a role, sign with the signing key (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256 only),
-   * and with every other key the provider publishes, as a rotation needs.
+   * and with every other key the provider created, as a rotation needs.
    */
   grantSign(grantee: iam.IGrantable): iam.Grant;
 }
@@ -169,6 +170,13 @@ const KEY_ADMINISTRATION_ACTIONS = [
   'kms:UpdateKeyDescription',
 ];
 
+/**
+ * Tag of every key created here once a role of another stack may sign with them: that role's policy
+ * names the keys by this tag instead of referencing each key, so a rotation never removes an export
+ * another stack still imports.
+ */
+const KEY_TAG = 'cdk-token-delegation:identity-provider';
+
 /** A key label becomes part of construct ids and logical ids. */
 const KEY_LABEL = /^[A-Za-z0-9]{1,20}$/;
 /** The label of the one key a provider without `keyRotation` creates (construct ids `SigningKey`, `SigningCertificate`). */
@@ -218,6 +226,10 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
   private readonly ownsSigningKey: boolean;
   /** The keys created here, by label. */
   private readonly createdKeys = new Map<string, kms.Key>();
+  /** Key ARN and certificate of every created key, exported for stacks that use them. */
+  private readonly publishedValues: string[] = [];
+  /** Whether roles of other stacks sign with the created keys (then tagged, and their values exported). */
+  private sharedAcrossStacks = false;
   /** ARNs of the roles the key policy of our own key lets sign. */
   private readonly signerArns: string[] = [];
   /** Every issuer bound to this provider, through any endpoint. */
@@ -299,6 +311,11 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
     published.push(...additionalKeys.map((key, index) => ({ key, certificateId: `PublishedCertificate${index + 1}` })));
     const certificates = published.map(({ key, certificateId }) => this.certificateFor(key, certificateId, validity));
     this.publishedKeys = published.map(({ key }) => key);
+    published.forEach(({ key }, index) => {
+      if (this.createdKeys.size > 0 && [...this.createdKeys.values()].includes(key as kms.Key)) {
+        this.publishedValues.push(key.keyArn, certificates[index]);
+      }
+    });
     this.signingCertificate = certificates[published.findIndex(({ key }) => key === this.signingKey)];
 
     this.metadataXml = samlIdpMetadataXml({
@@ -337,23 +354,46 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
   }
 
   /**
-   * Lets `grantee`, a role, sign with the published keys (`kms:Sign` with RSASSA_PKCS1_V1_5_SHA_256
-   * only): in its identity policy and, for keys created here, by name in their key policy, which
-   * denies signing to every other principal. A role in another stack needs a fixed `roleName`, so
-   * that the key policy can name it without a cross-stack reference cycle.
+   * Lets `grantee`, a role, sign with the keys this provider publishes (`kms:Sign` with
+   * RSASSA_PKCS1_V1_5_SHA_256 only): in its identity policy and, for keys created here, by name in
+   * their key policy, which denies signing to every other principal. A role in another stack needs a
+   * fixed `roleName`, so that the key policy can name it without a cross-stack reference cycle.
    *
-   * Every published key is granted, not only the signing key: IAM accepts any of them, so this gives
-   * no further power, and a rotation's switch of the signer then changes no permission, which IAM
-   * would apply only eventually.
+   * With keys created here, every created key is granted, not only the signing key: IAM accepts any
+   * of them, so this gives no further power, and a rotation's switch of the signer then changes no
+   * permission, which IAM would apply only eventually. A role of another stack is granted the keys by
+   * their tag, and their ARNs and certificates stay exported while they are published, so that each
+   * step of a rotation deploys with the provider's stack first. A key you bring is granted alone.
    */
   public grantSign(grantee: iam.IGrantable): iam.Grant {
     this.allowSigner(grantee.grantPrincipal);
-    return this.publishedKeys.map((key) => iam.Grant.addToPrincipalOrResource({
+    const conditions = { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } };
+    const stack = Stack.of(this);
+    if (this.ownsSigningKey && Stack.of(grantee.grantPrincipal as unknown as Construct) !== stack) {
+      this.shareAcrossStacks();
+      const grant = iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['kms:Sign'],
+        resourceArns: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        conditions: { StringEquals: { ...conditions.StringEquals, [`aws:ResourceTag/${KEY_TAG}`]: this.keyTagValue() } },
+      });
+      const policy = (grantee.grantPrincipal as unknown as Construct).node.tryFindChild('DefaultPolicy');
+      if (policy) {
+        acceptNagFindings(policy, [{
+          id: 'AwsSolutions-IAM5',
+          reason: 'kms:Sign on the keys of one delegation identity provider, named by their tag rather than by ARN so that a key rotation never removes an export this stack imports; the key policies deny signing to every other principal.',
+          appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:.*:key\\/\\*$/' }],
+        }]);
+      }
+      return grant;
+    }
+    const keys = this.ownsSigningKey ? [...this.createdKeys.values()] : [this.signingKey];
+    return keys.map((key) => iam.Grant.addToPrincipalOrResource({
       grantee,
       actions: ['kms:Sign'],
       resourceArns: [key.keyArn],
       resource: key,
-      conditions: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
+      conditions,
     })).reduce((all, grant) => all.combine(grant));
   }
 
@@ -413,6 +453,27 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
     });
   }
 
+  /** The value of {@link KEY_TAG} on this provider's keys: its path's unique id. */
+  private keyTagValue(): string {
+    return Names.uniqueId(this);
+  }
+
+  /**
+   * Tags the created keys, and exports every created key's ARN and certificate from this stack for as
+   * long as the key is published: when a rotation step stops using a key in another stack, the export
+   * stays until the step that retires the key, by which time no stack imports it.
+   */
+  private shareAcrossStacks(): void {
+    if (this.sharedAcrossStacks) return;
+    this.sharedAcrossStacks = true;
+    for (const key of this.createdKeys.values()) {
+      Tags.of(key).add(KEY_TAG, this.keyTagValue());
+    }
+    for (const value of this.publishedValues) {
+      Stack.of(this).exportValue(value);
+    }
+  }
+
   /** Names `principal`'s role in the key policy of a key created here (keys brought in keep their own policy). */
   private allowSigner(principal: iam.IPrincipal): void {
     if (!this.ownsSigningKey) return;
@@ -451,6 +512,9 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
         ValidityDays: String(validity.toDays()),
       },
     });
+    // The certificate is made with the provider role's permission on this key, which a rotation adds
+    // in the same deployment: wait for the role's policy, not only for the provider function.
+    certificate.node.addDependency(provider.onEventFunction.role!);
     return certificate.getAttString('CertificateBase64');
   }
 }

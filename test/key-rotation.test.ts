@@ -1,6 +1,7 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { DelegationIdentityProvider, KeyRotation, TokenDelegation } from '../src';
+import { DelegationEndpoint, DelegationIdentityProvider, DelegationRole, KeyRotation, TokenDelegation } from '../src';
 import { DelegationEnv } from '../src/delegation-environment';
 import { auth0Issuer, testStack } from './support/stacks';
 
@@ -10,6 +11,13 @@ function stepTemplate(keyRotation?: KeyRotation): Template {
   new TokenDelegation(stack, 'Delegation', { issuers: [auth0Issuer()], keyRotation });
   return Template.fromStack(stack);
 }
+
+/** The runbook's three steps after a provider without keyRotation: publish, switch, retire. */
+const ROTATION_STEPS: readonly KeyRotation[] = [
+  { keys: ['1', '2'], activeKey: '1' },
+  { keys: ['1', '2'], activeKey: '2' },
+  { keys: ['2'], activeKey: '2' },
+];
 
 function idsOfType(template: Template, type: string): string[] {
   return Object.keys(template.findResources(type)).sort();
@@ -50,9 +58,7 @@ function signableKeyIds(template: Template, roleId: string): string[] {
 
 describe('key rotation: the template of each step', () => {
   const before = stepTemplate();
-  const published = stepTemplate({ keys: ['1', '2'], activeKey: '1' });
-  const switched = stepTemplate({ keys: ['1', '2'], activeKey: '2' });
-  const retired = stepTemplate({ keys: ['2'], activeKey: '2' });
+  const [published, switched, retired] = ROTATION_STEPS.map(stepTemplate);
 
   test('the default provider is key \'1\': the same logical ids as a provider without keyRotation', () => {
     const explicit = stepTemplate({ keys: ['1'], activeKey: '1' });
@@ -153,4 +159,67 @@ describe('key rotation: what synthesis refuses', () => {
     expect(() => new DelegationIdentityProvider(stack, 'Idp', { signingKey: key, keyRotation: { keys: ['1'], activeKey: '1' } }))
       .toThrow(/keyRotation is for keys created here/);
   });
+});
+
+describe('key rotation with the provider in one stack and the endpoint in another', () => {
+  const env = { account: '123456789012', region: 'eu-west-1' };
+
+  /** Both templates of one step: the provider's stack deploys first, as CDK orders dependent stacks. */
+  function twoStackStep(keyRotation?: KeyRotation): { provider: Record<string, any>; endpoint: Record<string, any> } {
+    const app = new App();
+    const providerStack = new Stack(app, 'ProviderStack', { env });
+    const endpointStack = new Stack(app, 'EndpointStack', { env });
+    const identityProvider = new DelegationIdentityProvider(providerStack, 'Idp', { keyRotation });
+    const role = new DelegationRole(endpointStack, 'UserRole', { identityProvider });
+    new DelegationEndpoint(endpointStack, 'Endpoint', { identityProvider, issuers: [auth0Issuer()], defaultRole: role.role });
+    return { provider: Template.fromStack(providerStack).toJSON(), endpoint: Template.fromStack(endpointStack).toJSON() };
+  }
+
+  const exportsOf = (template: Record<string, any>): Set<string> => new Set(Object.values(template.Outputs ?? {})
+    .map((output: any) => output.Export?.Name).filter((name: unknown): name is string => typeof name === 'string'));
+  const importsOf = (template: Record<string, any>): string[] =>
+    [...new Set([...JSON.stringify(template.Resources).matchAll(/"Fn::ImportValue":"([^"]+)"/g)].map((match) => match[1]))];
+
+  const steps = [undefined, ...ROTATION_STEPS].map(twoStackStep);
+
+  test('every step deploys: what the endpoint\'s stack imports stays exported while the provider\'s stack updates first', () => {
+    for (let step = 1; step < steps.length; step++) {
+      const stillImported = importsOf(steps[step - 1].endpoint);
+      const exported = exportsOf(steps[step].provider);
+      // CloudFormation refuses to remove an export that a deployed stack still imports.
+      expect({ step, missing: stillImported.filter((name) => !exported.has(name)) }).toEqual({ step, missing: [] });
+      expect({ step, missing: importsOf(steps[step].endpoint).filter((name) => !exported.has(name)) }).toEqual({ step, missing: [] });
+    }
+  });
+
+  test('the handler of the other stack may sign with the provider\'s keys by their tag, not by a reference to each key', () => {
+    const { provider, endpoint } = steps[2];
+    const statement = Object.values(endpoint.Resources)
+      .filter((resource: any) => resource.Type === 'AWS::IAM::Policy')
+      .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
+      .find((candidate: any) => candidate.Action === 'kms:Sign');
+    const tagKey = 'aws:ResourceTag/cdk-token-delegation:identity-provider';
+    expect(statement.Condition.StringEquals).toEqual({ 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256', [tagKey]: expect.any(String) });
+    expect(JSON.stringify(statement.Resource)).toContain(':key/*');
+    const keys = Object.values(provider.Resources).filter((resource: any) => resource.Type === 'AWS::KMS::Key');
+    expect(keys).toHaveLength(2);
+    for (const key of keys as any[]) {
+      expect(key.Properties.Tags).toContainEqual({ Key: 'cdk-token-delegation:identity-provider', Value: statement.Condition.StringEquals[tagKey] });
+    }
+  });
+});
+
+test('cdk-nag is clean over a provider stack and an endpoint stack that signs with its keys by tag', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { AwsSolutionsChecks } = require('cdk-nag') as typeof import('cdk-nag');
+  const env = { account: '123456789012', region: 'eu-west-1' };
+  const app = new App();
+  const providerStack = new Stack(app, 'ProviderStack', { env });
+  const endpointStack = new Stack(app, 'EndpointStack', { env });
+  const identityProvider = new DelegationIdentityProvider(providerStack, 'Idp', { keyRotation: { keys: ['1', '2'], activeKey: '2' } });
+  const role = new DelegationRole(endpointStack, 'UserRole', { identityProvider });
+  new DelegationEndpoint(endpointStack, 'Endpoint', { identityProvider, issuers: [auth0Issuer()], defaultRole: role.role, webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/acl/0000' });
+  Aspects.of(endpointStack).add(new AwsSolutionsChecks());
+  const findings = Annotations.fromStack(endpointStack).findError('*', Match.stringLikeRegexp('AwsSolutions-IAM5'));
+  expect(findings).toEqual([]);
 });

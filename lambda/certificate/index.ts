@@ -38,10 +38,23 @@ export async function onEvent(event: CloudFormationCustomResourceEvent): Promise
   return handleCertificateEvent(event, sharedKmsClient);
 }
 
+/**
+ * Waits before each retry of a certificate that KMS refused with AccessDeniedException: the permission
+ * on a key is granted in the same deployment that creates the certificate (a rotation's new key), and
+ * IAM applies it only eventually. 31 s in all, within the function's one-minute timeout.
+ */
+export const ACCESS_DENIED_RETRY_DELAYS_MS: readonly number[] = [1000, 2000, 4000, 8000, 16000];
+
+export interface CertificateEventOptions {
+  /** Waits `ms` milliseconds (tests record the waits instead). @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
 /** The handler with its KMS client supplied by the caller; the client is only obtained when KMS is needed. */
 export async function handleCertificateEvent(
   event: CloudFormationCustomResourceEvent,
   kms: () => KMSClient,
+  options: CertificateEventOptions = {},
 ): Promise<CertificateResourceResponse> {
   if (event.RequestType === 'Delete') {
     // The certificate lives only in the template's metadata; there is nothing to clean up.
@@ -50,13 +63,13 @@ export async function handleCertificateEvent(
   const properties = parseCertificateResourceProperties(event.ResourceProperties);
   const validityDays = parseValidityDays(properties.ValidityDays);
   const client = kms();
-  const publicKeyDer = await fetchSigningPublicKey(client, properties.KeyArn);
-  const certificate = await buildSelfSignedCertificate({
-    subjectPublicKeyInfoDer: publicKeyDer,
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const certificate = await retriedWhileAccessDenied(async () => buildSelfSignedCertificate({
+    subjectPublicKeyInfoDer: await fetchSigningPublicKey(client, properties.KeyArn),
     commonName: properties.SubjectCommonName,
     validityDays,
     signer: new KmsSigner(properties.KeyArn, client),
-  });
+  }), sleep);
   return {
     PhysicalResourceId: `${properties.KeyArn}/${certificate.fingerprintSha256.slice(0, 16)}`,
     Data: {
@@ -64,6 +77,18 @@ export async function handleCertificateEvent(
       FingerprintSha256: certificate.fingerprintSha256,
     },
   };
+}
+
+async function retriedWhileAccessDenied<T>(work: () => Promise<T>, sleep: (ms: number) => Promise<void>): Promise<T> {
+  for (const delayMs of ACCESS_DENIED_RETRY_DELAYS_MS) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { name?: unknown } | undefined)?.name !== 'AccessDeniedException') throw error;
+      await sleep(delayMs);
+    }
+  }
+  return work();
 }
 
 /** Checks the properties a template passed, with messages that name the property. */

@@ -18,8 +18,10 @@ import { SIGNING_CERTIFICATE_RESOURCE_TYPE } from '../../src/private/signing-cer
  * on a change of properties, the SAML provider's metadata is replaced in the loopback STS, and the
  * delegation handler is restarted (a new container) when its configuration changes.
  *
- * The handler role's permissions are applied after the handler restarts: IAM applies policy changes
- * only eventually, so a step must not rely on a permission granted in the same deployment.
+ * The handler role's permissions of a deployment apply only after the handler has signed a few times
+ * with the permissions from before it: IAM applies policy changes only eventually, so a step must not
+ * rely on a permission granted in the same deployment. KMS decides every call, the certificate
+ * provider's included, by the IAM policy simulator on the caller's policies and the key policy.
  */
 
 /** The access key ids the two callers of KMS sign with, so the loopback KMS can tell them apart. */
@@ -65,13 +67,25 @@ export interface StackReplayOptions {
   readonly issuer: { readonly issuer: string; readonly jwksUri: string; readonly audience: string };
 }
 
-/** Whether the handler role may sign with a key, by its identity policies and the key policy, as the IAM policy simulator decides. */
-async function maySign(role: { arn: string; policies: PolicyDocument[] }, keyArn: string, keyPolicy: unknown): Promise<boolean> {
+/** A role's ARN and its identity policies, resolved from a template. */
+interface RolePermissions {
+  readonly arn: string;
+  readonly policies: PolicyDocument[];
+}
+
+/**
+ * The handler's `Sign` calls after a deployment that still see the role's permissions from before
+ * it: IAM applies policy changes only eventually, so code a deployment starts may run before them.
+ */
+const PERMISSION_LAG_SIGNS = 5;
+
+/** Whether a role may use a key, by its identity policies and the key policy, as the IAM policy simulator decides. */
+async function mayUse(role: RolePermissions, action: 'kms:Sign' | 'kms:GetPublicKey', keyArn: string, keyPolicy: unknown): Promise<boolean> {
   const result = await loadIamSimulate().runSimulation({
     request: {
       // The function runs as a session of its role; the key policy names the role (aws:PrincipalArn).
       principal: role.arn.replace(/^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, 'arn:aws:sts::$1:assumed-role/$2/DelegationHandler'),
-      action: 'kms:Sign',
+      action,
       resource: { resource: keyArn, accountId: '123456789012' },
       contextVariables: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256', 'aws:PrincipalArn': role.arn },
     },
@@ -86,15 +100,31 @@ async function maySign(role: { arn: string; policies: PolicyDocument[] }, keyArn
   return result.overallResult === 'Allowed';
 }
 
+function rolePermissions(template: Template, roleId: string): RolePermissions {
+  return { arn: String(resolveIntrinsics(template, { 'Fn::GetAtt': [roleId, 'Arn'] })), policies: rolePolicies(template, roleId) };
+}
+
 export async function startStackReplay(options: StackReplayOptions): Promise<StackReplay> {
   const keys = new Map<string, KeyObject>();
-  let handlerRole = { arn: '', policies: [] as PolicyDocument[] };
+  let handlerRole: RolePermissions = { arn: '', policies: [] };
+  let nextHandlerRole: RolePermissions | undefined;
+  let signsSinceDeploy = 0;
+  let certificateRole: RolePermissions = { arn: '', policies: [] };
   // A key that leaves the template is retained by KMS with the key policy it had last.
   const keyPolicies = new Map<string, unknown>();
   const kms = await startKmsStub({
     keys,
-    authorize: async (operation, keyArn, caller) => caller === CERTIFICATE_ACCESS_KEY_ID
-      || (caller === HANDLER_ACCESS_KEY_ID && operation === 'Sign' && await maySign(handlerRole, keyArn, keyPolicies.get(keyArn))),
+    authorize: async (operation, keyArn, caller) => {
+      if (caller === CERTIFICATE_ACCESS_KEY_ID) {
+        return mayUse(certificateRole, `kms:${operation}`, keyArn, keyPolicies.get(keyArn));
+      }
+      if (caller !== HANDLER_ACCESS_KEY_ID || operation !== 'Sign') return false;
+      if (nextHandlerRole && ++signsSinceDeploy > PERMISSION_LAG_SIGNS) {
+        handlerRole = nextHandlerRole;
+        nextHandlerRole = undefined;
+      }
+      return mayUse(handlerRole, 'kms:Sign', keyArn, keyPolicies.get(keyArn));
+    },
   });
   const certificateKms = new KMSClient({
     endpoint: kms.endpoint,
@@ -156,6 +186,14 @@ export async function startStackReplay(options: StackReplayOptions): Promise<Sta
         keys.set(arn, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
       }
     }
+    const [certificateFunction] = logicalIdsOfType(template, 'AWS::Lambda::Function')
+      .filter((id) => (template.Resources[id].Properties as { Handler?: string }).Handler === 'index.onEvent');
+    const certificateRoleId = (template.Resources[certificateFunction].Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
+    // The certificates wait for their provider role's policy (the custom resources depend on it).
+    certificateRole = rolePermissions(template, certificateRoleId);
+    for (const keyId of logicalIdsOfType(template, 'AWS::KMS::Key')) {
+      keyPolicies.set(String(resolveIntrinsics(template, { 'Fn::GetAtt': [keyId, 'Arn'] })), resolvedProperties(template, keyId).KeyPolicy);
+    }
     const deployment = await makeCertificates(template);
     // The SAML provider depends on the certificates, and the function on the provider.
     const loaded = await loadFromTemplate(options.sts, template, { deployment });
@@ -172,9 +210,13 @@ export async function startStackReplay(options: StackReplayOptions): Promise<Sta
       containers.push({ step, keyArn: environment[DelegationEnv.KMS_KEY_ARN]!, handler: loadBundledHandler(environment) });
     }
     const roleId = (template.Resources[functionId].Properties as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'][0];
-    handlerRole = { arn: String(resolveIntrinsics(template, { 'Fn::GetAtt': [roleId, 'Arn'] })), policies: rolePolicies(template, roleId) };
-    for (const keyId of logicalIdsOfType(template, 'AWS::KMS::Key')) {
-      keyPolicies.set(String(resolveIntrinsics(template, { 'Fn::GetAtt': [keyId, 'Arn'] })), resolvedProperties(template, keyId).KeyPolicy);
+    const permissions = rolePermissions(template, roleId);
+    // The first deployment's permissions are there before any request; later ones arrive late.
+    if (step === 0) {
+      handlerRole = permissions;
+    } else {
+      nextHandlerRole = permissions;
+      signsSinceDeploy = 0;
     }
   }
 
