@@ -270,6 +270,26 @@ describe('createRemoteKeySet: jose\'s remote key set semantics without undici', 
     expect(received).toHaveLength(4);
   });
 
+  test('a refetch that fails keeps the fresh set: cached kids still resolve, and the failure starts no cooldown', async () => {
+    keys = [await publicJwk('a')];
+    const keySet = createRemoteKeySet(`${base}/jwks.json`, options);
+    await keySet({ alg: 'RS256', kid: 'a' }, TOKEN);
+
+    clock += options.cooldownMs;
+    status = 500;
+    await expect(keySet({ alg: 'RS256', kid: 'new' }, TOKEN)).rejects.toThrow('Expected 200 OK');
+    expect(received).toHaveLength(2);
+    await expect(keySet({ alg: 'RS256', kid: 'a' }, TOKEN)).resolves.toBeDefined();
+    expect(received).toHaveLength(2);
+    expect(keySet.fresh).toBe(true);
+
+    // The cooldown counts from the last fetch that succeeded, so the next unknown kid fetches again.
+    status = 200;
+    keys = [...keys, await publicJwk('new')];
+    await expect(keySet({ alg: 'RS256', kid: 'new' }, TOKEN)).resolves.toBeDefined();
+    expect(received).toHaveLength(3);
+  });
+
   test('the key it resolves verifies a token signed by the issuer\'s key (end to end with jose)', async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
     keys = [{ ...await exportJWK(publicKey), kid: 'signer', alg: 'RS256' }];
