@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { startOidcIssuer, type LocalOidcIssuer } from '../local/oidc-issuer';
 import { startKmsStub, startStsStub, type KmsStub, type StsStub } from './support/aws-stubs';
@@ -70,4 +72,11 @@ test('control: a process whose code touches the global Headers does load undici,
   const report = await coldStart({ TOUCH_HEADERS: 'true' });
   expect(report.status).toBe(200);
   expect(report.undici.length).toBeGreaterThan(0);
+});
+
+test('neither Lambda bundle keeps an import(), whose first call would start the ESM loader', () => {
+  for (const bundle of ['delegation', 'certificate']) {
+    const code = readFileSync(join(__dirname, '..', 'assets', 'lambda', bundle, 'index.js'), 'utf8');
+    expect({ bundle, dynamicImports: code.match(/\bimport\(/g) ?? [] }).toEqual({ bundle, dynamicImports: [] });
+  }
 });
