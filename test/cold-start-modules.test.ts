@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
 import { startOidcIssuer, type LocalOidcIssuer } from '../local/oidc-issuer';
 import { startKmsStub, startStsStub, type KmsStub, type StsStub } from './support/aws-stubs';
 import { BUNDLE_PATH, CLIENT_ID, KMS_KEY_ARN, apiGatewayEvent, awsTestEnvironment, delegationEnvironment } from './support/handler-harness';
