@@ -361,9 +361,10 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
    *
    * With keys created here, every created key is granted, not only the signing key: IAM accepts any
    * of them, so this gives no further power, and a rotation's switch of the signer then changes no
-   * permission, which IAM would apply only eventually. A role of another stack is granted the keys by
-   * their tag, and their ARNs and certificates stay exported while they are published, so that each
-   * step of a rotation deploys with the provider's stack first. A key you bring is granted alone.
+   * permission, which IAM would apply only eventually. A role of another stack is granted the signing
+   * key by its ARN and the published keys by their tags (a retired key's tag no longer matches), and
+   * their ARNs and certificates stay exported while they are published, so that each step of a
+   * rotation deploys with the provider's stack first. A key you bring is granted alone.
    */
   public grantSign(grantee: iam.IGrantable): iam.Grant {
     this.allowSigner(grantee.grantPrincipal);
@@ -371,21 +372,24 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
     const stack = Stack.of(this);
     if (this.ownsSigningKey && Stack.of(grantee.grantPrincipal as unknown as Construct) !== stack) {
       this.shareAcrossStacks();
-      const grant = iam.Grant.addToPrincipal({
+      // The signing key by its ARN, which the handler's configuration imports anyway, so that a
+      // permission never rests on a tag alone right after it is added (KMS may take minutes to see it).
+      const bySigningKey = iam.Grant.addToPrincipal({ grantee, actions: ['kms:Sign'], resourceArns: [this.signingKey.keyArn], conditions });
+      const byTag = iam.Grant.addToPrincipal({
         grantee,
         actions: ['kms:Sign'],
         resourceArns: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
-        conditions: { StringEquals: { ...conditions.StringEquals, [`aws:ResourceTag/${KEY_TAG}`]: this.keyTagValue() } },
+        conditions: { StringEquals: { ...conditions.StringEquals, [`aws:ResourceTag/${KEY_TAG}`]: [...this.createdKeys.keys()].map((label) => this.keyTagValue(label)) } },
       });
       const policy = (grantee.grantPrincipal as unknown as Construct).node.tryFindChild('DefaultPolicy');
       if (policy) {
         acceptNagFindings(policy, [{
           id: 'AwsSolutions-IAM5',
-          reason: 'kms:Sign on the keys of one delegation identity provider, named by their tag rather than by ARN so that a key rotation never removes an export this stack imports; the key policies deny signing to every other principal.',
+          reason: 'kms:Sign on the published keys of one delegation identity provider, named by their tag rather than by ARN so that a key rotation never removes an export this stack imports; the key policies deny signing to every other principal.',
           appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:.*:key\\/\\*$/' }],
         }]);
       }
-      return grant;
+      return bySigningKey.combine(byTag);
     }
     const keys = this.ownsSigningKey ? [...this.createdKeys.values()] : [this.signingKey];
     return keys.map((key) => iam.Grant.addToPrincipalOrResource({
@@ -453,9 +457,12 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
     });
   }
 
-  /** The value of {@link KEY_TAG} on this provider's keys: its path's unique id. */
-  private keyTagValue(): string {
-    return Names.uniqueId(this);
+  /**
+   * The value of {@link KEY_TAG} on the key labelled `label`: this provider's unique id and the label,
+   * so that a grant by tag lists exactly the keys that are published now.
+   */
+  private keyTagValue(label: string): string {
+    return `${Names.uniqueId(this)}.${label}`;
   }
 
   /**
@@ -466,8 +473,8 @@ export class DelegationIdentityProvider extends Construct implements IDelegation
   private shareAcrossStacks(): void {
     if (this.sharedAcrossStacks) return;
     this.sharedAcrossStacks = true;
-    for (const key of this.createdKeys.values()) {
-      Tags.of(key).add(KEY_TAG, this.keyTagValue());
+    for (const [label, key] of this.createdKeys) {
+      Tags.of(key).add(KEY_TAG, this.keyTagValue(label));
     }
     for (const value of this.publishedValues) {
       Stack.of(this).exportValue(value);

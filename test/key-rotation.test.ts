@@ -192,20 +192,38 @@ describe('key rotation with the provider in one stack and the endpoint in anothe
     }
   });
 
-  test('the handler of the other stack may sign with the provider\'s keys by their tag, not by a reference to each key', () => {
-    const { provider, endpoint } = steps[2];
-    const statement = Object.values(endpoint.Resources)
+  const TAG = 'cdk-token-delegation:identity-provider';
+  /** The endpoint's kms:Sign statements: the signing key by reference, and the published keys by tag. */
+  function signStatements(endpoint: Record<string, any>): { byArn: any; byTag: any } {
+    const statements = Object.values(endpoint.Resources)
       .filter((resource: any) => resource.Type === 'AWS::IAM::Policy')
       .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
-      .find((candidate: any) => candidate.Action === 'kms:Sign');
-    const tagKey = 'aws:ResourceTag/cdk-token-delegation:identity-provider';
-    expect(statement.Condition.StringEquals).toEqual({ 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256', [tagKey]: expect.any(String) });
-    expect(JSON.stringify(statement.Resource)).toContain(':key/*');
-    const keys = Object.values(provider.Resources).filter((resource: any) => resource.Type === 'AWS::KMS::Key');
-    expect(keys).toHaveLength(2);
-    for (const key of keys as any[]) {
-      expect(key.Properties.Tags).toContainEqual({ Key: 'cdk-token-delegation:identity-provider', Value: statement.Condition.StringEquals[tagKey] });
+      .filter((candidate: any) => candidate.Action === 'kms:Sign');
+    expect(statements).toHaveLength(2);
+    return {
+      byArn: statements.find((statement: any) => statement.Condition.StringEquals[`aws:ResourceTag/${TAG}`] === undefined),
+      byTag: statements.find((statement: any) => statement.Condition.StringEquals[`aws:ResourceTag/${TAG}`] !== undefined),
+    };
+  }
+  const keyTags = (provider: Record<string, any>): string[] => Object.values(provider.Resources)
+    .filter((resource: any) => resource.Type === 'AWS::KMS::Key')
+    .map((key: any) => key.Properties.Tags.find((tag: any) => tag.Key === TAG).Value);
+
+  test('the handler of the other stack signs with the signing key by reference, and with the published keys by their tags only', () => {
+    for (const [step, published] of [[1, 2], [2, 2], [3, 1]] as const) {
+      const { provider, endpoint } = steps[step];
+      const { byArn, byTag } = signStatements(endpoint);
+      expect(JSON.stringify(byArn.Resource)).toContain('Fn::ImportValue');
+      expect(JSON.stringify(byTag.Resource)).toContain(':key/*');
+      const tags = keyTags(provider);
+      expect(tags).toHaveLength(published);
+      expect([byTag.Condition.StringEquals[`aws:ResourceTag/${TAG}`]].flat().sort()).toEqual([...tags].sort());
     }
+    // Retired: key 1's tag is no longer among those the handler may sign with.
+    const [beforeRetire, afterRetire] = [keyTags(steps[2].provider), keyTags(steps[3].provider)];
+    const retiredTag = beforeRetire.find((tag) => !afterRetire.includes(tag));
+    expect(retiredTag).toMatch(/\.1$/);
+    expect(JSON.stringify(signStatements(steps[3].endpoint).byTag)).not.toContain(retiredTag);
   });
 });
 
