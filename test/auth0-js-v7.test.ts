@@ -9,7 +9,7 @@ import { generateForeignKey } from '../local/oidc-issuer';
 import { parseServerArguments, startLocalServer, type RunningLocalServer } from '../local/server';
 import { launchChromium } from './support/chromium';
 import { exampleTemplateFile } from './support/example-template-file';
-import { loadBundledHandler } from './support/handler-harness';
+import { loadBundledHandler, withoutLogs } from './support/handler-harness';
 
 /**
  * The real auth0.js v7 (the last major with getDelegationToken) in Debian's headless Chromium against
@@ -29,15 +29,10 @@ const handlerPaths: string[] = [];
 
 /** The handler with its log lines dropped and the paths it was called on recorded. */
 function recordingPaths(handler: ProxyHandler): ProxyHandler {
-  return async (event, context) => {
+  const quiet = withoutLogs(handler);
+  return (event, context) => {
     handlerPaths.push(event.path);
-    const write = process.stdout.write;
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-    try {
-      return await handler(event, context);
-    } finally {
-      process.stdout.write = write;
-    }
+    return quiet(event, context);
   };
 }
 

@@ -5,12 +5,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import type { ProxyHandler } from '../local/http-adapter';
 import { parseServerArguments, startLocalServer, type RunningLocalServer } from '../local/server';
 import {
   DelegationEndpoint, DelegationIdentityProvider, DelegationRole, JwtIssuer, RoleRule, SessionTag, TokenDelegation, UserPrefixAccess,
 } from '../src';
-import { loadBundledHandler } from './support/handler-harness';
+import { loadBundledHandler, withoutLogs } from './support/handler-harness';
 
 /**
  * The local command on a template with two issuers (a Cognito user pool and an OIDC provider, each
@@ -37,25 +36,12 @@ function twoIssuerTemplate(): unknown {
   return Template.fromStack(stack).toJSON();
 }
 
-/** The handler with its log lines dropped. */
-function quiet(handler: ProxyHandler): ProxyHandler {
-  return async (event, context) => {
-    const write = process.stdout.write;
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-    try {
-      return await handler(event, context);
-    } finally {
-      process.stdout.write = write;
-    }
-  };
-}
-
 describe('a template with two issuers', () => {
   let local: RunningLocalServer;
 
   beforeAll(async () => {
     const file = templateFile('TwoIssuers.template.json', twoIssuerTemplate());
-    local = await startLocalServer(parseServerArguments(['--template', file, '--port', '0', '--user', 'carol']), (env) => quiet(loadBundledHandler(env)));
+    local = await startLocalServer(parseServerArguments(['--template', file, '--port', '0', '--user', 'carol']), (env) => withoutLogs(loadBundledHandler(env)));
   }, 60_000);
 
   afterAll(async () => {
@@ -101,7 +87,7 @@ describe('a template whose role rules need claims', () => {
   const file = () => templateFile('EditorsOnly.template.json', editorsOnlyTemplate());
 
   test('without the claims the users are refused, and the command still starts and says what to give', async () => {
-    const local = await startLocalServer(parseServerArguments(['--template', file(), '--port', '0']), (env) => quiet(loadBundledHandler(env)));
+    const local = await startLocalServer(parseServerArguments(['--template', file(), '--port', '0']), (env) => withoutLogs(loadBundledHandler(env)));
     try {
       expect(local.sessions).toEqual([]);
       expect(local.refused.map((refusal) => [refusal.user, refusal.status, refusal.error])).toEqual([['alice', 403, 'access_denied'], ['bob', 403, 'access_denied']]);
@@ -113,7 +99,7 @@ describe('a template whose role rules need claims', () => {
 
   test('--claim puts them into the tokens: the rule picks the role and the session carries the tag', async () => {
     const args = ['--template', file(), '--port', '0', '--claim', 'https://example.com/groups=["editors"]', '--claim', 'https://example.com/department=sales'];
-    const local = await startLocalServer(parseServerArguments(args), (env) => quiet(loadBundledHandler(env)));
+    const local = await startLocalServer(parseServerArguments(args), (env) => withoutLogs(loadBundledHandler(env)));
     try {
       expect(local.refused).toEqual([]);
       expect(local.sessions.map((session) => [session.subject, session.roleArn.split('/').pop(), session.sessionTags])).toEqual([
@@ -146,12 +132,12 @@ describe('templates the command refuses', () => {
     ['without a delegation function', { Resources: { Bucket: { Type: 'AWS::S3::Bucket' } } }, /no delegation function/],
   ])('a template %s', async (_name, content, message) => {
     const file = templateFile('Bad.template.json', content);
-    await expect(startLocalServer(parseServerArguments(['--template', file, '--port', '0']), (env) => quiet(loadBundledHandler(env)))).rejects.toThrow(message);
+    await expect(startLocalServer(parseServerArguments(['--template', file, '--port', '0']), (env) => withoutLogs(loadBundledHandler(env)))).rejects.toThrow(message);
   });
 
   test('a function that is not a delegation function of the template', async () => {
     const file = templateFile('TwoIssuers.template.json', twoIssuerTemplate());
-    await expect(startLocalServer(parseServerArguments(['--template', file, '--port', '0', '--function', 'Nope']), (env) => quiet(loadBundledHandler(env))))
+    await expect(startLocalServer(parseServerArguments(['--template', file, '--port', '0', '--function', 'Nope']), (env) => withoutLogs(loadBundledHandler(env))))
       .rejects.toThrow(/Nope is not a delegation function of the template; these are: FilesEndpointHandler/);
   });
 });

@@ -199,6 +199,19 @@ export async function captureOutput<T>(work: () => Promise<T>): Promise<{ result
   }
 }
 
+/** `handler` with its log lines dropped, for tests that serve it over HTTP and read only the answers. */
+export function withoutLogs<E, C, R>(handler: (event: E, context: C) => Promise<R>): (event: E, context: C) => Promise<R> {
+  return async (event, context) => {
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      return await handler(event, context);
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+}
+
 /** What `work` returns and everything it wrote, as one text (see {@link captureOutput}). */
 export async function logsOf<T>(work: () => Promise<T>): Promise<{ result: T; logs: string }> {
   const { result, output } = await captureOutput(work);
