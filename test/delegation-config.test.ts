@@ -49,6 +49,16 @@ function messageOf(action: () => unknown): string {
   throw new Error('expected an error');
 }
 
+
+/** A role rule with every field, read back unchanged. */
+const ADMIN_BY_VERIFIED_EMAIL_WITH_MFA = {
+  roleArn: ADMIN_ROLE,
+  issuer: 'https://tenant.auth0.com/',
+  claim: 'email',
+  match: 'equals',
+  value: 'ops@corp.example',
+  requires: [{ claim: 'email_verified', match: 'true' }, { claim: 'amr', match: 'contains', value: 'mfa' }],
+};
 describe('loadConfig: a valid environment', () => {
   test('applies the documented defaults for every optional variable', () => {
     const config = loadConfig(env());
@@ -114,14 +124,7 @@ describe('loadConfig: a valid environment', () => {
         }),
       ]),
       [DelegationEnv.ROLES]: JSON.stringify(roles({
-        rules: [{
-          roleArn: ADMIN_ROLE,
-          issuer: 'https://tenant.auth0.com/',
-          claim: 'email',
-          match: 'equals',
-          value: 'ops@corp.example',
-          requires: [{ claim: 'email_verified', match: 'true' }, { claim: 'amr', match: 'contains', value: 'mfa' }],
-        }],
+        rules: [ADMIN_BY_VERIFIED_EMAIL_WITH_MFA],
         clientSelectable: [ADMIN_ROLE, ROLE],
       })),
       [DelegationEnv.SESSION_TAGS]: JSON.stringify([{ issuer: COGNITO, key: 'department', claim: 'custom:department', required: false }]),
@@ -133,14 +136,7 @@ describe('loadConfig: a valid environment', () => {
     }));
     expect(config.issuers.map((item) => [item.namespace, item.tokenUse])).toEqual([['auth0', undefined], ['cognito', 'id']]);
     expect(config.issuers[0].algorithms).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
-    expect(config.roles.rules).toEqual([{
-      roleArn: ADMIN_ROLE,
-      issuer: 'https://tenant.auth0.com/',
-      claim: 'email',
-      match: 'equals',
-      value: 'ops@corp.example',
-      requires: [{ claim: 'email_verified', match: 'true' }, { claim: 'amr', match: 'contains', value: 'mfa' }],
-    }]);
+    expect(config.roles.rules).toEqual([ADMIN_BY_VERIFIED_EMAIL_WITH_MFA]);
     expect(config.roles.clientSelectable).toEqual([ADMIN_ROLE, ROLE]);
     expect(config.sessionTags).toEqual([{ issuer: COGNITO, key: 'department', claim: 'custom:department', required: false }]);
     expect(config.sessionDurationSeconds).toBe(43200);
