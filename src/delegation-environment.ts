@@ -60,6 +60,9 @@ export const DelegationEnv = {
  */
 export const MAX_ID_TOKEN_CHARS = 8 * 1024;
 
+/** SAML 2.0 core, 8.3.6: an entity identifier (the IdP's entityID) has at most 1024 characters. */
+export const MAX_ENTITY_ID_LENGTH = 1024;
+
 /** Lambda's limit on the environment variables of a function: their JSON serialization, in bytes. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 

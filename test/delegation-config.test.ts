@@ -320,12 +320,25 @@ describe('loadConfig: refuses', () => {
     expect(messageOf(() => loadConfig(environment))).toContain(expected);
   });
 
+  test.each([
+    ['an encrypted PKCS#8 key', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+      .export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'not-a-secret' }).toString(), 'not a readable PEM private key'],
+    ['an EC key', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), 'must be an RSA key'],
+    ['a 1024-bit RSA key', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs1' }).toString(), 'at least 2048 bits'],
+  ])('refuses %s at configuration, as the PEM signer cannot use it', (_name, makePem, reason) => {
+    const message = messageOf(() => loadConfig(env({
+      [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_PEM]: makePem(),
+    })));
+    expect(message).toContain('DELEGATION_SIGNING_KEY_PEM: is not a key the PEM signer can open');
+    expect(message).toContain(reason);
+  });
+
   test('never quotes a malformed PEM key or JSON it could not parse', () => {
     const secretLooking = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7';
     const pemMessage = messageOf(() => loadConfig(env({
       [DelegationEnv.SIGNER]: 'pem', [DelegationEnv.KMS_KEY_ARN]: undefined, [DelegationEnv.SIGNING_KEY_PEM]: secretLooking,
     })));
-    expect(pemMessage).toBe('DELEGATION_SIGNING_KEY_PEM: must be a PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)');
+    expect(pemMessage).toBe('DELEGATION_SIGNING_KEY_PEM: is not a key the PEM signer can open: Signing key is not a readable PEM private key (expected PKCS#8 or PKCS#1 RSA, unencrypted)');
     const jsonMessage = messageOf(() => loadConfig(env({ [DelegationEnv.ISSUERS]: `[${secretLooking}` })));
     expect(jsonMessage).toBe('DELEGATION_ISSUERS: is not valid JSON');
   });

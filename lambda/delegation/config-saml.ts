@@ -1,6 +1,7 @@
 import type { SignerConfig } from './config';
 import { CONTROL_OR_SPACE, expectSecureUrl, fail, type Env } from './config-checks';
-import { DelegationEnv, SignerKind } from '../../src/delegation-environment';
+import { DelegationEnv, MAX_ENTITY_ID_LENGTH, SignerKind } from '../../src/delegation-environment';
+import { parseRsaPrivateKey } from '../shared/pem-signer';
 
 /**
  * Reads how this deployment speaks SAML to AWS: its entityID, the Recipient, the IAM SAML provider,
@@ -10,7 +11,6 @@ import { DelegationEnv, SignerKind } from '../../src/delegation-environment';
 const SAML_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:saml-provider\/[\w.-]{1,128}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/[0-9A-Za-z-]{1,128}|alias\/[\w/-]{1,250})$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/;
-const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |ENCRYPTED )?PRIVATE KEY-----[\s\S]+-----END (?:RSA |ENCRYPTED )?PRIVATE KEY-----/;
 
 export function parseProviderArn(value: string): string {
   if (!SAML_PROVIDER_ARN.test(value)) {
@@ -51,8 +51,12 @@ export function parseSigner(env: Env): SignerConfig {
       if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined) {
         fail(DelegationEnv.SIGNING_KEY_PEM, `must not be used in AWS Lambda, where the function's configuration shows it to anyone allowed to read it; use the KMS signer or ${DelegationEnv.SIGNING_KEY_SECRET_ARN}`);
       }
-      if (!PEM_PRIVATE_KEY.test(pem)) {
-        fail(DelegationEnv.SIGNING_KEY_PEM, 'must be a PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)');
+      // The signer's own parser decides, so that the configuration admits exactly the keys it can open
+      // (an encrypted PEM key, for one, cannot be).
+      try {
+        parseRsaPrivateKey(pem);
+      } catch (error) {
+        fail(DelegationEnv.SIGNING_KEY_PEM, `is not a key the PEM signer can open: ${(error as Error).message}`);
       }
       return { kind: 'pem', signingKeyPem: pem };
     }
@@ -66,8 +70,8 @@ export function parseSigner(env: Env): SignerConfig {
 
 export function parseEntityId(value: string): string {
   const name = DelegationEnv.SAML_ENTITY_ID;
-  if (value.length > 1024) {
-    fail(name, 'must be at most 1024 characters (SAML entityID limit)');
+  if (value.length > MAX_ENTITY_ID_LENGTH) {
+    fail(name, `must be at most ${MAX_ENTITY_ID_LENGTH} characters (SAML entityID limit)`);
   }
   if (CONTROL_OR_SPACE.test(value)) {
     fail(name, 'must not contain whitespace or control characters');

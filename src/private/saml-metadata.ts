@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { MAX_ENTITY_ID_LENGTH } from '../delegation-environment';
 
 /** The inputs of the IdP metadata document; each string may be a CDK token. */
 export interface SamlIdpMetadataProps {
@@ -12,8 +13,6 @@ export interface SamlIdpMetadataProps {
 
 /** IAM accepts at most this many signing keys per SAML provider. */
 export const MAX_SAML_PROVIDER_KEYS = 10;
-/** SAML 2.0 core, 8.3.6: an entity identifier has at most 1024 characters. */
-const MAX_ENTITY_ID_LENGTH = 1024;
 
 const XML_ESCAPES: Record<string, string> = {
   '&': '&amp;',
