@@ -6,9 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import {
-  DelegationEnv, DelegationMetric, MAX_SESSION_DURATION_SECONDS, MIN_SESSION_DURATION_SECONDS, RoleConfig, SignerKind,
-} from './delegation-environment';
+import { DelegationEnv, DelegationMetric, RoleConfig, SignerKind } from './delegation-environment';
 import { DelegationIdentityProvider, IDelegationIdentityProvider } from './delegation-identity-provider';
 import { DelegationOutcome } from './delegation-outcome';
 import { JwtIssuer } from './jwt-issuer';
@@ -20,6 +18,7 @@ import { issuerConfigs, roleRuleConfigs, samlAttributeConfigs, sessionTagConfigs
 import { acceptNagFindings } from './private/nag-suppressions';
 import { rateLimitWebAcl } from './private/rate-limit-web-acl';
 import { delegationRequestSchema } from './private/request-schema';
+import { validateSessionDuration } from './private/session-duration';
 import { RateLimitOptions } from './rate-limit-options';
 import { RoleRule } from './role-rule';
 import { SamlAttribute } from './saml-attribute';
@@ -67,20 +66,14 @@ export interface DelegationEndpointOptions {
   readonly throttlingBurstLimit?: number;
   /**
    * Concurrent executions reserved for (and limiting) the handler, which also caps the KMS and STS
-   * calls it can make; setting it reserves them. Lambda keeps 100 of an account's concurrency
-   * unreserved, so this must fit in the account's limit minus 100 and minus what other functions
-   * reserve: a new account whose limit is 10 can reserve none.
-   * @default - no reservation (10 when `reserveConcurrency` is true)
+   * calls it can make. Lambda keeps 100 of an account's concurrency unreserved, so this must fit in
+   * the account's limit minus 100 and minus what other functions reserve: a new account whose limit is
+   * 10 can reserve none, which is why nothing is reserved by default (the stage's throttling then caps
+   * the KMS and STS calls).
+   * @default - no reservation
    * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
    */
   readonly reservedConcurrency?: number;
-  /**
-   * Whether to reserve concurrency for the handler. Off by default so that the endpoint deploys into
-   * any account, a brand-new one included; the stage's throttling then caps the KMS and STS calls.
-   * Turn it on (or set `reservedConcurrency`) once the account's concurrency limit allows.
-   * @default - true when `reservedConcurrency` is set, false otherwise
-   */
-  readonly reserveConcurrency?: boolean;
   /**
    * Retention of the handler's and the access logs.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -125,7 +118,7 @@ export interface DelegationEndpointOptions {
 export interface DelegationEndpointProps extends DelegationEndpointOptions {
   /**
    * The identity provider that signs the assertions (its key) and that the roles trust: one created
-   * in this app, or one imported with {@link DelegationIdentityProvider.fromAttributes}.
+   * in this app, or one imported with {@link DelegationIdentityProvider.fromDelegationIdentityProviderAttributes}.
    */
   readonly identityProvider: IDelegationIdentityProvider;
   /** OpenID Connect issuers whose id tokens are accepted. At least one. */
@@ -163,6 +156,17 @@ export interface DelegationEndpointProps extends DelegationEndpointOptions {
 
 // https origins, and plain http only for local development hosts (the handler applies the same rule).
 const ORIGIN = /^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d{1,5})?$/;
+/** What {@link DelegationEndpoint}'s steps share once the props are checked. */
+interface EndpointSettings {
+  readonly sessionDuration: Duration;
+  readonly allowedOrigins: string[];
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  readonly reservedConcurrency?: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
 /** IAM's default MaxSessionDuration of a role. */
 const DEFAULT_ROLE_MAX_SESSION_SECONDS = 3600;
 
@@ -198,23 +202,26 @@ export class DelegationEndpoint extends Construct {
 
   constructor(scope: Construct, id: string, props: DelegationEndpointProps) {
     super(scope, id);
-    const issuers = issuerConfigs(props.issuers);
+    const settings = this.checkSettings(props);
+    ({ handler: this.handler, environmentSizeBytes: this.environmentSizeBytes } = this.createHandler(props, settings));
+    props.identityProvider.grantSign(this.handler);
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: settings.logRetention, removalPolicy: settings.logRemovalPolicy });
+    this.api = this.createApi(props, settings);
+    this.addGatewayResponses(settings.allowedOrigins);
+    this.url = this.addDelegationMethod();
+    this.attachWebAcl(props, settings.allowedOrigins);
+  }
+
+  /** Checks the props at synthesis and derives the settings the other steps share. */
+  private checkSettings(props: DelegationEndpointProps): EndpointSettings {
     if (props.identityProvider instanceof DelegationIdentityProvider) {
       props.identityProvider._bindIssuers(this, props.issuers);
     }
-    const roleRules = roleRuleConfigs(props.roleRules ?? [], props.issuers);
-    const sessionTags = sessionTagConfigs(props.sessionTags ?? [], props.issuers);
-    const samlAttributes = samlAttributeConfigs(props.samlAttributes ?? [], props.issuers);
     for (const warning of editableClaimWarnings(props.issuers, props.roleRules ?? [], props.sessionTags ?? [])) {
       Annotations.of(this).addWarningV2(warning.id, warning.message);
     }
     const sessionDuration = props.sessionDuration ?? Duration.hours(1);
-    if (!sessionDuration.isUnresolved()) {
-      const seconds = sessionDuration.toSeconds();
-      if (seconds < MIN_SESSION_DURATION_SECONDS || seconds > MAX_SESSION_DURATION_SECONDS) {
-        throw new Error(`sessionDuration must be between 15 minutes and 12 hours, got ${seconds} seconds`);
-      }
-    }
+    validateSessionDuration(sessionDuration);
     const allowedOrigins = props.allowedOrigins ?? [];
     for (const origin of allowedOrigins) {
       if (!Token.isUnresolved(origin) && !ORIGIN.test(origin)) {
@@ -230,45 +237,51 @@ export class DelegationEndpoint extends Construct {
         throw new Error(`clientSelectableRoles: ${role.node.path} is neither the defaultRole nor the role of a roleRule, so no user could ever receive it`);
       }
     }
-    const rateLimit = props.throttlingRateLimit ?? 50;
-    const burstLimit = props.throttlingBurstLimit ?? 100;
-    if (rateLimit <= 0 || burstLimit <= 0 || !Number.isInteger(burstLimit)) {
-      throw new Error('throttlingRateLimit must be positive and throttlingBurstLimit a positive integer');
-    }
-    const reserveConcurrency = props.reserveConcurrency ?? props.reservedConcurrency !== undefined;
-    if (!reserveConcurrency && props.reservedConcurrency !== undefined) {
-      throw new Error('reservedConcurrency cannot be set with reserveConcurrency: false');
-    }
-    const reservedConcurrency = reserveConcurrency ? props.reservedConcurrency ?? 10 : undefined;
-    if (reservedConcurrency !== undefined && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
-      throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
-    }
     if (!sessionDuration.isUnresolved()) {
       for (const role of new Set([...availableRoles, ...(props.clientSelectableRoles ?? [])])) {
         assertRoleAllowsSession(role, sessionDuration.toSeconds());
       }
     }
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const throttlingRateLimit = props.throttlingRateLimit ?? 50;
+    const throttlingBurstLimit = props.throttlingBurstLimit ?? 100;
+    if (throttlingRateLimit <= 0 || throttlingBurstLimit <= 0 || !Number.isInteger(throttlingBurstLimit)) {
+      throw new Error('throttlingRateLimit must be positive and throttlingBurstLimit a positive integer');
+    }
+    const reservedConcurrency = props.reservedConcurrency;
+    if (reservedConcurrency !== undefined && !Token.isUnresolved(reservedConcurrency) && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
+      throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
+    }
+    if (props.webAclArn && props.rateLimit) {
+      throw new Error('Give either webAclArn or rateLimit: a stage takes one web ACL (add a rate-based rule to your own)');
+    }
+    return {
+      sessionDuration,
+      allowedOrigins,
+      throttlingRateLimit,
+      throttlingBurstLimit,
+      reservedConcurrency,
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    };
+  }
+
+  /** The handler, its environment (checked against Lambda's 4 KB) and its role. */
+  private createHandler(props: DelegationEndpointProps, settings: EndpointSettings): { handler: lambda.Function; environmentSizeBytes: number } {
     const stack = Stack.of(this);
     const roles: RoleConfig = {
       defaultRoleArn: props.defaultRole?.roleArn ?? '',
-      rules: roleRules,
+      rules: roleRuleConfigs(props.roleRules ?? [], props.issuers),
       clientSelectable: (props.clientSelectableRoles ?? []).map((role) => role.roleArn),
     };
-
-    // The key policy of the identity provider's key names this role; from another stack it can only
-    // do so by a fixed name (a reference would make each stack depend on the other).
-    const handlerRoleName = props.handlerRoleName ?? (Stack.of(props.identityProvider) === stack
-      ? undefined
-      : Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }));
+    const sessionTags = sessionTagConfigs(props.sessionTags ?? [], props.issuers);
+    const samlAttributes = samlAttributeConfigs(props.samlAttributes ?? [], props.issuers);
     const environment: Record<string, string> = {
-      [DelegationEnv.ISSUERS]: stack.toJsonString(issuers),
+      [DelegationEnv.ISSUERS]: stack.toJsonString(issuerConfigs(props.issuers)),
       [DelegationEnv.SAML_ENTITY_ID]: props.identityProvider.entityId,
       [DelegationEnv.SAML_RECIPIENT]: props.identityProvider.recipient,
       [DelegationEnv.SAML_PROVIDER_ARN]: props.identityProvider.samlProvider.samlProviderArn,
       [DelegationEnv.ROLES]: stack.toJsonString(roles),
-      [DelegationEnv.SESSION_DURATION_SECONDS]: String(sessionDuration.toSeconds()),
+      [DelegationEnv.SESSION_DURATION_SECONDS]: String(settings.sessionDuration.toSeconds()),
       ...(props.limitSessionToTokenLifetime ? { [DelegationEnv.LIMIT_SESSION_TO_TOKEN]: 'true' } : {}),
       [DelegationEnv.SIGNER]: SignerKind.KMS,
       [DelegationEnv.KMS_KEY_ARN]: props.identityProvider.signingKey.keyArn,
@@ -276,32 +289,39 @@ export class DelegationEndpoint extends Construct {
       // Left out when empty: the handler's default is `[]`, and every byte counts against Lambda's 4 KB.
       ...(sessionTags.length > 0 ? { [DelegationEnv.SESSION_TAGS]: stack.toJsonString(sessionTags) } : {}),
       ...(samlAttributes.length > 0 ? { [DelegationEnv.SAML_ATTRIBUTES]: stack.toJsonString(samlAttributes) } : {}),
-      ...(allowedOrigins.length > 0 ? { [DelegationEnv.ALLOWED_ORIGINS]: stack.toJsonString(allowedOrigins) } : {}),
+      ...(settings.allowedOrigins.length > 0 ? { [DelegationEnv.ALLOWED_ORIGINS]: stack.toJsonString(settings.allowedOrigins) } : {}),
     };
-    this.environmentSizeBytes = assertEnvironmentFits(this, environment, ENVIRONMENT_ADVICE).bytes;
-    this.handler = bundledFunction(this, 'Handler', {
+    const environmentSizeBytes = assertEnvironmentFits(this, environment, ENVIRONMENT_ADVICE).bytes;
+    // The key policy of the identity provider's key names this role; from another stack it can only
+    // do so by a fixed name (a reference would make each stack depend on the other).
+    const handlerRoleName = props.handlerRoleName ?? (Stack.of(props.identityProvider) === stack
+      ? undefined
+      : Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }));
+    const handler = bundledFunction(this, 'Handler', {
       roleName: handlerRoleName,
       bundle: 'delegation',
       handler: 'handler',
       description: 'Exchanges OpenID Connect id tokens for AWS credentials through a KMS-signed SAML assertion',
       timeout: Duration.seconds(10),
       memorySize: 512,
-      logRetention,
-      logRemovalPolicy,
-      reservedConcurrentExecutions: reservedConcurrency,
+      logRetention: settings.logRetention,
+      logRemovalPolicy: settings.logRemovalPolicy,
+      reservedConcurrentExecutions: settings.reservedConcurrency,
       environment,
     });
-    props.identityProvider.grantSign(this.handler);
+    return { handler, environmentSizeBytes };
+  }
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: logRemovalPolicy });
-    this.api = new apigateway.RestApi(this, 'Api', {
+  /** The regional REST API: stage throttling, access logs without bodies, CORS for the allowed origins. */
+  private createApi(props: DelegationEndpointProps, settings: EndpointSettings): apigateway.RestApi {
+    const api = new apigateway.RestApi(this, 'Api', {
       description: 'Token delegation: exchanges an id_token for short-lived AWS credentials',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: props.createApiGatewayCloudWatchRole ?? true,
       deployOptions: {
         stageName: props.stageName ?? 'v1',
-        throttlingRateLimit: rateLimit,
-        throttlingBurstLimit: burstLimit,
+        throttlingRateLimit: settings.throttlingRateLimit,
+        throttlingBurstLimit: settings.throttlingBurstLimit,
         loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
@@ -319,8 +339,8 @@ export class DelegationEndpoint extends Construct {
           user: false,
         }),
       },
-      defaultCorsPreflightOptions: allowedOrigins.length > 0 ? {
-        allowOrigins: allowedOrigins,
+      defaultCorsPreflightOptions: settings.allowedOrigins.length > 0 ? {
+        allowOrigins: settings.allowedOrigins,
         allowMethods: ['POST'],
         allowHeaders: ['Authorization', 'Content-Type'],
         allowCredentials: false,
@@ -328,8 +348,19 @@ export class DelegationEndpoint extends Construct {
       } : undefined,
       domainName: props.domainName,
     });
+    const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      acceptNagFindings(cloudWatchRole, [{
+        id: 'AwsSolutions-IAM4',
+        reason: 'API Gateway\'s account-level logging role uses the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs, as aws-cdk-lib sets it up.',
+        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
+      }]);
+    }
+    return api;
+  }
 
-    this.addGatewayResponses(allowedOrigins);
+  /** `POST /delegation`, its body validated by the request model; returns its URL. */
+  private addDelegationMethod(): string {
     const validator = this.api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true });
     const jsonBody = this.api.addModel('DelegationRequest', {
       contentType: 'application/json',
@@ -346,19 +377,11 @@ export class DelegationEndpoint extends Construct {
       { id: 'AwsSolutions-APIG4', reason: tokenAuthentication },
       { id: 'AwsSolutions-COG4', reason: tokenAuthentication },
     ]);
-    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
-    if (cloudWatchRole) {
-      acceptNagFindings(cloudWatchRole, [{
-        id: 'AwsSolutions-IAM4',
-        reason: 'API Gateway\'s account-level logging role uses the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs, as aws-cdk-lib sets it up.',
-        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
-      }]);
-    }
-    this.url = this.api.urlForPath(delegation.path);
+    return this.api.urlForPath(delegation.path);
+  }
 
-    if (props.webAclArn && props.rateLimit) {
-      throw new Error('Give either webAclArn or rateLimit: a stage takes one web ACL (add a rate-based rule to your own)');
-    }
+  /** The web ACL given, or one made for `rateLimit`, on the stage. */
+  private attachWebAcl(props: DelegationEndpointProps, allowedOrigins: string[]): void {
     const webAclArn = props.rateLimit
       ? rateLimitWebAcl(this, 'RateLimit', props.rateLimit, allowedOrigins).attrArn
       : props.webAclArn;

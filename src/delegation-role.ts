@@ -86,28 +86,36 @@ export interface DelegationRoleProps {
    * @default 'Assumed through the token delegation endpoint, one session per signed-in user'
    */
   readonly description?: string;
+  /**
+   * A permissions boundary for the role: the most any grant to it can give a user's session.
+   * @default - none
+   */
+  readonly permissionsBoundary?: iam.IManagedPolicy;
+  /**
+   * The path of the role.
+   * @default '/'
+   */
+  readonly path?: string;
 }
 
 
 /**
  * An IAM role that signed-in users receive through the delegation endpoint, trusted by a
  * {@link DelegationIdentityProvider}, with grants scoped to each user's own prefix via `${saml:sub}`.
+ *
+ * It is an ordinary `iam.Role`: every grant you give it (`bucket.grantRead(role)`) reaches every
+ * signed-in user alike. Give per-user access with {@link grantUserPrefix} and {@link grantUserItems}.
  */
-export class DelegationRole extends Construct {
-  /** The IAM role. */
-  public readonly role: iam.Role;
-  /** ARN of the role. */
-  public readonly roleArn: string;
-
+export class DelegationRole extends iam.Role {
   constructor(scope: Construct, id: string, props: DelegationRoleProps) {
-    super(scope, id);
-    this.role = new iam.Role(this, 'Role', {
+    super(scope, id, {
       assumedBy: props.identityProvider.assumeRolePrincipal(),
       maxSessionDuration: props.maxSessionDuration ?? Duration.hours(1),
       roleName: props.roleName,
       description: props.description ?? 'Assumed through the token delegation endpoint, one session per signed-in user',
+      permissionsBoundary: props.permissionsBoundary,
+      path: props.path,
     });
-    this.roleArn = this.role.roleArn;
   }
 
   /**
@@ -126,17 +134,17 @@ export class DelegationRole extends Construct {
       ...(access !== UserPrefixAccess.READ ? ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] : []),
     ];
     const objects = iam.Grant.addToPrincipal({
-      grantee: this.role,
+      grantee: this,
       actions: objectActions,
       resourceArns: [bucket.arnForObjects(`${userFolder}*`)],
     });
     const listing = iam.Grant.addToPrincipal({
-      grantee: this.role,
+      grantee: this,
       actions: ['s3:ListBucket'],
       resourceArns: [bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [userFolder, `${userFolder}*`] } },
     });
-    acceptNagFindings(this.role.node.findChild('DefaultPolicy'), [{
+    acceptNagFindings(this.node.findChild('DefaultPolicy'), [{
       id: 'AwsSolutions-IAM5',
       reason: 'Each user reaches the objects under their own folder <prefix>${saml:sub}/ only: the wildcard is below the per-user prefix.',
       appliesTo: [{ regex: '/^Resource::.*<saml:sub>\\/\\*$/' }],
@@ -176,7 +184,7 @@ export class DelegationRole extends Construct {
     let grant: iam.Grant | undefined;
     const add = (actions: string[], extra: Record<string, Record<string, string[]>>) => {
       const next = iam.Grant.addToPrincipal({
-        grantee: this.role,
+        grantee: this,
         actions,
         resourceArns,
         conditions: { ...leadingKeyConditions, ...extra },
@@ -189,7 +197,7 @@ export class DelegationRole extends Construct {
     if (access !== UserItemAccess.READ) {
       add(writes, attributes ? { StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] } } : {});
     }
-    acceptNagFindings(this.role.node.findChild('DefaultPolicy'), [{
+    acceptNagFindings(this.node.findChild('DefaultPolicy'), [{
       id: 'AwsSolutions-IAM5',
       reason: 'The table\'s indexes (<table>/index/*) are reachable only for items whose partition key is the user\'s own id (dynamodb:LeadingKeys = ${saml:sub}).',
       appliesTo: [{ regex: '/^Resource::.*\\/index\\/\\*$/' }],
@@ -198,7 +206,7 @@ export class DelegationRole extends Construct {
       const keyActions = access === UserItemAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
       const tableStack = Stack.of(table);
       grant = grant!.combine(iam.Grant.addToPrincipal({
-        grantee: this.role,
+        grantee: this,
         actions: keyActions,
         resourceArns: [table.encryptionKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${tableStack.region}.${tableStack.urlSuffix}` } },
@@ -220,7 +228,7 @@ export class DelegationRole extends Construct {
     const bucketStack = Stack.of(bucket);
     const useBucketKey = bucketKeyEnabled ?? bucketKeyEnabledOf(bucket);
     return iam.Grant.addToPrincipal({
-      grantee: this.role,
+      grantee: this,
       actions: keyActions,
       resourceArns: [keyArn],
       conditions: {

@@ -3,6 +3,7 @@ export * from './claim-condition';
 export * from './role-rule';
 export * from './session-tag';
 export * from './saml-attribute';
+export * from './signing-keys';
 export * from './delegation-identity-provider';
 export * from './delegation-role';
 export * from './rate-limit-options';

@@ -1,12 +1,11 @@
 import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DelegationEndpoint, DelegationEndpointOptions } from './delegation-endpoint';
-import { DelegationIdentityProvider, KeyRotation } from './delegation-identity-provider';
+import { DelegationIdentityProvider, DelegationIdentityProviderProps } from './delegation-identity-provider';
 import { DelegationRole, UserPrefixAccess } from './delegation-role';
 import { JwtIssuer } from './jwt-issuer';
-import { SigningCertificateProvider } from './private/signing-certificate-provider';
+import { validateSessionDuration } from './private/session-duration';
 import { validateUserPrefix } from './private/user-prefix';
 
 /** Properties of a {@link TokenDelegation}. */
@@ -15,8 +14,9 @@ export interface TokenDelegationProps {
   readonly issuers: JwtIssuer[];
   /**
    * The bucket holding the users' data. Its CORS configuration is yours: with `allowedOrigins`, add a
-   * CORS rule for them to the bucket (synthesis warns, as an imported bucket cannot be changed here).
-   * @default - a new private, S3-encrypted, TLS-only bucket with CORS for `allowedOrigins`, retained on delete
+   * CORS rule for them to the bucket (synthesis warns, as this construct does not change a bucket it
+   * is given).
+   * @default - a new private, S3-encrypted, TLS-only, versioned bucket with CORS for `allowedOrigins`
    */
   readonly bucket?: s3.IBucket;
   /**
@@ -31,6 +31,13 @@ export interface TokenDelegationProps {
    */
   readonly access?: UserPrefixAccess;
   /**
+   * Whether the bucket encrypts with SSE-KMS through S3 Bucket Keys (see
+   * {@link UserPrefixOptions.bucketKeyEnabled}). Needed for a given bucket whose settings this app
+   * cannot read; a bucket created here never uses SSE-KMS.
+   * @default - read from the bucket when it was created in this app, otherwise false
+   */
+  readonly bucketKeyEnabled?: boolean;
+  /**
    * Browser origins of the app, allowed by the endpoint's CORS and, for a bucket created here, by the
    * bucket's CORS.
    * @default - none
@@ -43,26 +50,10 @@ export interface TokenDelegationProps {
    */
   readonly sessionDuration?: Duration;
   /**
-   * The KMS key that signs assertions (RSA, SIGN_VERIFY).
-   * @default - a new RSA_2048 key, retained on delete
-   */
-  readonly signingKey?: kms.IKey;
-  /**
-   * The signing keys created here, and which of them signs: how they are rotated (see "Key rotation"
-   * in the README). Not with `signingKey`.
-   * @default - one key, labelled '1'
-   */
-  readonly keyRotation?: KeyRotation;
-  /**
-   * Recipient of the assertions (`SAML:aud`).
-   * @default - the global sign-in endpoint of the stack's partition, e.g. 'https://signin.aws.amazon.com/saml'
-   */
-  readonly recipient?: string;
-  /**
-   * What `cdk destroy` (or removing this construct) does with the signing key and the bucket created
-   * here: `RemovalPolicy.RETAIN` keeps both, `RemovalPolicy.DESTROY` schedules the key's deletion (KMS
-   * waits 30 days) and deletes the bucket, which CloudFormation can only do when it is empty (see
-   * `autoDeleteObjects`). A `signingKey` or `bucket` you pass is never affected.
+   * What `cdk destroy` (or removing this construct) does with the bucket created here:
+   * `RemovalPolicy.DESTROY` deletes it, which CloudFormation can only do when it is empty (see
+   * `autoDeleteObjects`). A `bucket` you pass is never affected; the signing key's removal policy is
+   * set in `identityProvider.signingKeys`.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -73,14 +64,14 @@ export interface TokenDelegationProps {
    */
   readonly autoDeleteObjects?: boolean;
   /**
-   * What `cdk destroy` does with the log groups (the handler's, the access logs and the certificate
-   * function's).
-   * @default RemovalPolicy.RETAIN
+   * Everything about the SAML identity provider: its signing keys (created, rotated, or brought), its
+   * entityID, Recipient, name, certificate validity and the certificate function's logs.
+   * @default - the identity provider's defaults
    */
-  readonly logRemovalPolicy?: RemovalPolicy;
+  readonly identityProvider?: DelegationIdentityProviderProps;
   /**
    * Everything else about the delegation endpoint: session tags, SAML attributes, rate limits or a
-   * web ACL, a custom domain, throttling, reserved concurrency, log retention, the stage name.
+   * web ACL, a custom domain, throttling, reserved concurrency, log retention and removal, the stage name.
    * @default - the endpoint's defaults
    */
   readonly endpoint?: DelegationEndpointOptions;
@@ -102,7 +93,10 @@ export interface TokenDelegationProps {
 export class TokenDelegation extends Construct {
   /** The SAML identity provider and its signing key. */
   public readonly identityProvider: DelegationIdentityProvider;
-  /** The role users receive, with `grantUserPrefix` and `grantUserItems` for further grants. */
+  /**
+   * The role users receive: an `iam.Role`, with `grantUserPrefix` and `grantUserItems` for per-user
+   * grants. Whatever you grant it with ordinary grants (`bucket.grantRead(role)`) every user gets.
+   */
   public readonly role: DelegationRole;
   /** The users' bucket. */
   public readonly bucket: s3.IBucket;
@@ -114,6 +108,8 @@ export class TokenDelegation extends Construct {
   constructor(scope: Construct, id: string, props: TokenDelegationProps) {
     super(scope, id);
     const sessionDuration = props.sessionDuration ?? Duration.hours(1);
+    // Checked here, before iam.Role sees the derived maximum and reports it under another name.
+    validateSessionDuration(sessionDuration);
     const allowedOrigins = props.allowedOrigins ?? [];
     if (props.userPrefix !== undefined) {
       validateUserPrefix(props.userPrefix, 'userPrefix');
@@ -124,16 +120,11 @@ export class TokenDelegation extends Construct {
     }
     if (props.bucket && allowedOrigins.length > 0) {
       Annotations.of(this).addWarningV2('cdk-token-delegation:bucketCors',
-        `The given bucket gets no CORS rule from this construct (an imported bucket cannot be changed here): add one to ${props.bucket.node.path} `
+        `The bucket ${props.bucket.node.path} was given to this construct, which does not change it: add a CORS rule `
         + `allowing ${allowedOrigins.join(', ')} to GET, PUT, HEAD, DELETE and POST with any header and exposing ETag, or browsers cannot reach the users' objects.`);
     }
 
-    this.identityProvider = new DelegationIdentityProvider(this, 'IdentityProvider', {
-      signingKey: props.signingKey,
-      keyRotation: props.keyRotation,
-      recipient: props.recipient,
-      signingKeyRemovalPolicy: removalPolicy,
-    });
+    this.identityProvider = new DelegationIdentityProvider(this, 'IdentityProvider', props.identityProvider);
     this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -151,31 +142,23 @@ export class TokenDelegation extends Construct {
         maxAge: 3600,
       }] : undefined,
     });
-    const role = new DelegationRole(this, 'UserRole', {
+    this.role = new DelegationRole(this, 'UserRole', {
       identityProvider: this.identityProvider,
       // IAM requires a role's maximum to be 1 to 12 hours; shorter sessions are asked for per request.
       maxSessionDuration: sessionDuration.isUnresolved() || sessionDuration.toSeconds() >= 3600 ? sessionDuration : Duration.hours(1),
     });
-    role.grantUserPrefix(this.bucket, { prefix: props.userPrefix, access: props.access });
-    this.role = role;
+    this.role.grantUserPrefix(this.bucket, { prefix: props.userPrefix, access: props.access, bucketKeyEnabled: props.bucketKeyEnabled });
 
-    if (props.logRemovalPolicy !== undefined && props.endpoint?.logRemovalPolicy !== undefined) {
-      throw new Error('Give logRemovalPolicy once: at the top (every log group) or in endpoint (the endpoint\'s only)');
-    }
     this.endpoint = new DelegationEndpoint(this, 'Endpoint', {
       ...props.endpoint,
       identityProvider: this.identityProvider,
       issuers: props.issuers,
-      defaultRole: role.role,
+      defaultRole: this.role,
       // Auth0 clients send the role they want; naming the one role a user gets anyway is harmless.
-      clientSelectableRoles: [role.role],
+      clientSelectableRoles: [this.role],
       sessionDuration,
       allowedOrigins,
-      logRemovalPolicy: props.logRemovalPolicy ?? props.endpoint?.logRemovalPolicy,
     });
-    if (props.logRemovalPolicy !== undefined) {
-      SigningCertificateProvider.of(this).applyLogRemovalPolicy(props.logRemovalPolicy);
-    }
     this.endpointUrl = this.endpoint.url;
   }
 }

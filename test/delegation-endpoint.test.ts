@@ -17,7 +17,7 @@ function endpoint(props: Partial<DelegationEndpointProps> = {}) {
   const construct = new DelegationEndpoint(stack, 'Endpoint', {
     identityProvider,
     issuers: [auth0Issuer()],
-    defaultRole: role.role,
+    defaultRole: role,
     ...props,
   });
   const template = Template.fromStack(stack);
@@ -104,7 +104,7 @@ describe('DelegationEndpoint', () => {
       maxTokenAgeSeconds: 3600,
       clockToleranceSeconds: 30,
     }]);
-    expect(JSON.stringify(env[DelegationEnv.ROLES])).toContain(stack.getLogicalId(role.role.node.defaultChild as any));
+    expect(JSON.stringify(env[DelegationEnv.ROLES])).toContain(stack.getLogicalId(role.node.defaultChild as any));
   });
 
   test('limitSessionToTokenLifetime tells the handler to end sessions with the token; off by default', () => {
@@ -122,7 +122,7 @@ describe('DelegationEndpoint', () => {
     const role = new DelegationRole(stack, 'R', { identityProvider });
     new DelegationEndpoint(stack, 'Endpoint', {
       identityProvider,
-      defaultRole: role.role,
+      defaultRole: role,
       issuers: [
         JwtIssuer.cognito({ userPool: pool, clients: [client], subjectNamespace: 'cognito' }),
         JwtIssuer.oidc({ issuerUrl: 'https://tenant.eu.auth0.com/', audiences: ['A'], subjectNamespace: 'auth0', algorithms: [JwtAlgorithm.RS256, JwtAlgorithm.ES256] }),
@@ -173,8 +173,8 @@ describe('DelegationEndpoint', () => {
     expect(handlerOf(template).ReservedConcurrentExecutions).toBe(3);
   });
 
-  test('reserveConcurrency: false leaves the handler unreserved, still behind the stage throttling', () => {
-    const { template } = endpoint({ reserveConcurrency: false });
+  test('without reservedConcurrency the handler is unreserved, still behind the stage throttling', () => {
+    const { template } = endpoint({});
     expect(handlerOf(template)).not.toHaveProperty('ReservedConcurrentExecutions');
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })],
@@ -219,7 +219,7 @@ describe('DelegationEndpoint', () => {
     const role = new DelegationRole(stack, 'R', { identityProvider });
     new DelegationEndpoint(stack, 'Endpoint', {
       identityProvider,
-      defaultRole: role.role,
+      defaultRole: role,
       issuers: [auth0Issuer()],
       domainName: {
         domainName: 'auth.example.com',
@@ -242,8 +242,8 @@ describe('DelegationEndpoint', () => {
     new DelegationEndpoint(stack, 'Endpoint', {
       identityProvider,
       issuers: [auth0Issuer()],
-      roleRules: [RoleRule.claimContains('groups', 'admin', admin.role), RoleRule.claimEquals('tier', 'editor', editor.role)],
-      clientSelectableRoles: [admin.role],
+      roleRules: [RoleRule.claimContains('groups', 'admin', admin), RoleRule.claimEquals('tier', 'editor', editor)],
+      clientSelectableRoles: [admin],
     });
     const roles = stack.resolve(handlerOf(Template.fromStack(stack)).Environment.Variables[DelegationEnv.ROLES]);
     const text = JSON.stringify(roles);
@@ -263,7 +263,6 @@ describe('DelegationEndpoint', () => {
       ['a plain http origin that is not local', { allowedOrigins: ['http://app.example.com'] }, /not an exact https origin/],
       ['zero reserved concurrency', { reservedConcurrency: 0 }, /reservedConcurrency must be a positive integer/],
       ['a fractional reserved concurrency', { reservedConcurrency: 2.5 }, /reservedConcurrency must be a positive integer/],
-      ['reserved concurrency while not reserving', { reserveConcurrency: false, reservedConcurrency: 5 }, /cannot be set with reserveConcurrency: false/],
       ['a negative rate limit', { throttlingRateLimit: -1 }, /throttlingRateLimit/],
       ['two issuers without namespaces', {
         issuers: [auth0Issuer(), JwtIssuer.oidc({ issuerUrl: 'https://other.example.com/', audiences: ['x'] })],
@@ -296,7 +295,7 @@ describe('DelegationEndpoint', () => {
       const user = new DelegationRole(stack, 'User', { identityProvider });
       const other = new DelegationRole(stack, 'Other', { identityProvider });
       expect(() => new DelegationEndpoint(stack, 'E', {
-        identityProvider, issuers: [auth0Issuer()], defaultRole: user.role, clientSelectableRoles: [other.role],
+        identityProvider, issuers: [auth0Issuer()], defaultRole: user, clientSelectableRoles: [other],
       })).toThrow(/neither the defaultRole nor the role of a roleRule/);
     });
 

@@ -379,7 +379,7 @@ describe('cold start', () => {
     const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const { message, output } = await coldStartFailure({ DELEGATION_SIGNING_KEY_PEM: weak });
 
-    expect(message).toBe('Signing key must be RSA of at least 2048 bits, got 1024');
+    expect(message).toBe('DELEGATION_SIGNING_KEY_PEM: is not a key the PEM signer can open: Signing key must be RSA of at least 2048 bits, got 1024');
     const keyBody = weak.split('\n')[1];
     expect(output).not.toContain(keyBody);
     expect(message).not.toContain(keyBody);

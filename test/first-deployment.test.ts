@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
+  SigningKeys,
   DelegationEndpoint, DelegationIdentityProvider, DelegationRole, JwtIssuer, SessionTag, TokenDelegation,
 } from '../src';
 import { DelegationEnv, LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../src/delegation-environment';
@@ -46,7 +47,7 @@ describe('sessions shorter than an hour (IAM: a role allows at least one hour)',
     const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
     const role = new DelegationRole(stack, 'Role', { identityProvider, maxSessionDuration: Duration.hours(1) });
     expect(() => new DelegationEndpoint(stack, 'E', {
-      identityProvider, issuers: [auth0Issuer()], defaultRole: role.role, sessionDuration: Duration.hours(2),
+      identityProvider, issuers: [auth0Issuer()], defaultRole: role, sessionDuration: Duration.hours(2),
     })).toThrow(/sessionDuration \(7200 s\) exceeds the maximum session duration of role .*Role.* \(3600 s\)/);
   });
 
@@ -80,7 +81,7 @@ describe('Lambda\'s 4 KB environment', () => {
     const large = testStack();
     const withLargeKey = new TokenDelegation(large, 'D', {
       issuers: [auth0Issuer()],
-      signingKey: new kms.Key(large, 'Key', { keySpec: kms.KeySpec.RSA_4096, keyUsage: kms.KeyUsage.SIGN_VERIFY }),
+      identityProvider: { signingKeys: SigningKeys.fromKey(new kms.Key(large, 'Key', { keySpec: kms.KeySpec.RSA_4096, keyUsage: kms.KeyUsage.SIGN_VERIFY })) },
     });
     expect(withLargeKey.endpoint.environmentSizeBytes - withSmallKey.endpoint.environmentSizeBytes)
       .toBe(CERTIFICATE_BASE64_CHARS.RSA_4096 - CERTIFICATE_BASE64_CHARS.RSA_2048);
@@ -173,7 +174,7 @@ describe('partitions', () => {
 
   test('an explicit Recipient brings its own partition\'s Audience, and no mapping is added', () => {
     const stack = new Stack(new App(), 'Explicit');
-    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], recipient: 'https://cn-northwest-1.signin.amazonaws.cn/saml' });
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], identityProvider: { recipient: 'https://cn-northwest-1.signin.amazonaws.cn/saml' } });
     expect(delegation.identityProvider.audiences).toEqual(['urn:amazon:webservices:cn-north-1', 'https://cn-northwest-1.signin.amazonaws.cn/saml']);
     expect(Template.fromStack(stack).toJSON().Mappings).toBeUndefined();
   });
@@ -223,15 +224,15 @@ describe('inputs refused or warned about at synth', () => {
   ])('%s as signingKey is refused', (_name, keyProps, message) => {
     const stack = testStack();
     const signingKey = new kms.Key(stack, 'Key', keyProps as kms.KeyProps);
-    expect(() => new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], signingKey })).toThrow(message);
+    expect(() => new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], identityProvider: { signingKeys: SigningKeys.fromKey(signingKey) } })).toThrow(message);
   });
 
   test('RSA_3072 and imported keys are accepted', () => {
     const stack = testStack();
     const rsa = new kms.Key(stack, 'Key', { keySpec: kms.KeySpec.RSA_3072, keyUsage: kms.KeyUsage.SIGN_VERIFY });
-    expect(() => new DelegationIdentityProvider(stack, 'A', { signingKey: rsa })).not.toThrow();
+    expect(() => new DelegationIdentityProvider(stack, 'A', { signingKeys: SigningKeys.fromKey(rsa) })).not.toThrow();
     const imported = kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-    expect(() => new DelegationIdentityProvider(stack, 'B', { signingKey: imported })).not.toThrow();
+    expect(() => new DelegationIdentityProvider(stack, 'B', { signingKeys: SigningKeys.fromKey(imported) })).not.toThrow();
   });
 
   test.each([
@@ -261,10 +262,14 @@ describe('what cdk destroy removes', () => {
     }
   });
 
-  test('removalPolicy DESTROY with autoDeleteObjects and logRemovalPolicy DESTROY leave nothing behind', () => {
+  test('DESTROY for the bucket (with autoDeleteObjects), the keys and every log group leaves nothing behind', () => {
     const stack = testStack();
     new TokenDelegation(stack, 'D', {
-      issuers: [auth0Issuer()], removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true, logRemovalPolicy: RemovalPolicy.DESTROY,
+      issuers: [auth0Issuer()],
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: true,
+      identityProvider: { signingKeys: SigningKeys.create({ removalPolicy: RemovalPolicy.DESTROY }), logRemovalPolicy: RemovalPolicy.DESTROY },
+      endpoint: { logRemovalPolicy: RemovalPolicy.DESTROY },
     });
     const template = Template.fromStack(stack);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });

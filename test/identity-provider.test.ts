@@ -2,7 +2,7 @@ import { Aws, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { DelegationIdentityProvider } from '../src';
+import { DelegationIdentityProvider, SigningKeys } from '../src';
 import { onlyResource, testStack } from './support/stacks';
 
 describe('DelegationIdentityProvider', () => {
@@ -20,7 +20,7 @@ describe('DelegationIdentityProvider', () => {
   test('uses the given key and creates none', () => {
     const stack = testStack();
     const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555');
-    const idp = new DelegationIdentityProvider(stack, 'Idp', { signingKey: key });
+    const idp = new DelegationIdentityProvider(stack, 'Idp', { signingKeys: SigningKeys.fromKey(key) });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::KMS::Key', 0);
     expect(idp.signingKey).toBe(key);
@@ -43,8 +43,11 @@ describe('DelegationIdentityProvider', () => {
 
   test('publishes one certificate per key for rotation, signing with the first', () => {
     const stack = testStack();
+    const first = new kms.Key(stack, 'First', { keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY });
     const next = new kms.Key(stack, 'Next', { keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY });
-    new DelegationIdentityProvider(stack, 'Idp', { additionalPublishedKeys: [next] });
+    const idp = new DelegationIdentityProvider(stack, 'Idp', { signingKeys: SigningKeys.fromKey(first, { additionalPublishedKeys: [next] }) });
+    expect(idp.signingKey).toBe(first);
+    expect(idp.publishedKeys).toEqual([first, next]);
     const template = Template.fromStack(stack);
     const certificates = template.findResources('Custom::DelegationSigningCertificate');
     expect(Object.keys(certificates)).toHaveLength(2);
@@ -167,9 +170,9 @@ describe('DelegationIdentityProvider', () => {
 
   test('refuses more than 10 published keys and certificate validity out of range', () => {
     const stack = testStack();
-    const keys = Array.from({ length: 10 }, (_, i) => new kms.Key(stack, `K${i}`));
-    expect(() => new DelegationIdentityProvider(stack, 'Idp', { additionalPublishedKeys: keys }))
-      .toThrow(/at most 10 keys/);
+    const keys = Array.from({ length: 11 }, (_, i) => new kms.Key(stack, `K${i}`));
+    expect(() => SigningKeys.fromKey(keys[0], { additionalPublishedKeys: keys.slice(1) })).toThrow(/at most 10 keys per SAML provider: got 11/);
+    expect(() => SigningKeys.create({ keys: keys.map((_, i) => `k${i}`), activeKey: 'k0' })).toThrow(/at most 10 keys per SAML provider: got 11/);
     expect(() => new DelegationIdentityProvider(testStack(), 'Idp', { certificateValidity: Duration.hours(1) }))
       .toThrow(/certificateValidity/);
   });

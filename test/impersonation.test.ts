@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { logicalIdsOfType, resolvedProperties, resolveIntrinsics } from '../local/cloudformation';
 import { rolePolicies, type PolicyDocument } from '../local/iam-decisions';
 import {
+  SigningKeys,
   ClaimCondition, DelegationEndpoint, DelegationIdentityProvider, DelegationRole, JwtIssuer, RoleRule, SessionTag, TokenDelegation,
 } from '../src';
 import { DelegationEnv } from '../src/delegation-environment';
@@ -34,22 +35,22 @@ function handlerEnvironments(stack: Stack): Array<Record<string, string>> {
 describe('path 1: subjects never collide across issuers, endpoints or stacks that share a provider', () => {
   test('an explicit subjectNamespace is honoured for a lone issuer', () => {
     const { stack, identityProvider, role } = provider();
-    new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role.role, issuers: [partner('partner')] });
+    new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role, issuers: [partner('partner')] });
     const [env] = handlerEnvironments(stack);
     expect(JSON.parse(env[DelegationEnv.ISSUERS])[0].namespace).toBe('partner');
   });
 
   test('a lone issuer without a namespace keeps the bare sub', () => {
     const { stack, identityProvider, role } = provider();
-    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role.role, issuers: [corporate()] });
+    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role, issuers: [corporate()] });
     const [env] = handlerEnvironments(stack);
     expect(JSON.parse(env[DelegationEnv.ISSUERS])[0].namespace).toBe('');
   });
 
   test('two endpoints on one provider whose issuers both lack a namespace are refused', () => {
     const { stack, identityProvider, role } = provider();
-    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role.role, issuers: [corporate()] });
-    expect(() => new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role.role, issuers: [partner()] }))
+    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role, issuers: [corporate()] });
+    expect(() => new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role, issuers: [partner()] }))
       .toThrow(/https:\/\/corp\.eu\.auth0\.com\/ in TestStack\/Corp and https:\/\/partner\.example\.com\/ in TestStack\/Partner both have no subjectNamespace/);
   });
 
@@ -57,46 +58,46 @@ describe('path 1: subjects never collide across issuers, endpoints or stacks tha
     const { stack, identityProvider, role } = provider();
     new DelegationEndpoint(stack, 'Corp', {
       identityProvider,
-      defaultRole: role.role,
+      defaultRole: role,
       issuers: [JwtIssuer.oidc({ issuerUrl: 'https://corp.eu.auth0.com/', audiences: ['CORP'], subjectNamespace: 'ext' })],
     });
-    expect(() => new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role.role, issuers: [partner('ext')] }))
+    expect(() => new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role, issuers: [partner('ext')] }))
       .toThrow(/both have subjectNamespace 'ext'/);
   });
 
   test('endpoints in two stacks that share a provider are checked together', () => {
     const { stack, identityProvider, role } = provider();
     const other = new Stack(stack.node.scope as any, 'OtherStack', { env: { account: '123456789012', region: 'eu-west-1' } });
-    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role.role, issuers: [corporate()] });
-    expect(() => new DelegationEndpoint(other, 'Partner', { identityProvider, defaultRole: role.role, issuers: [partner()] }))
+    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role, issuers: [corporate()] });
+    expect(() => new DelegationEndpoint(other, 'Partner', { identityProvider, defaultRole: role, issuers: [partner()] }))
       .toThrow(/both have no subjectNamespace/);
   });
 
   test('a namespaced second endpoint beside a bare one is accepted, and each keeps its own subjects', () => {
     const { stack, identityProvider, role } = provider();
-    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role.role, issuers: [corporate()] });
-    new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role.role, issuers: [partner('partner')] });
+    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role, issuers: [corporate()] });
+    new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role, issuers: [partner('partner')] });
     const namespaces = handlerEnvironments(stack).map((env) => JSON.parse(env[DelegationEnv.ISSUERS])[0].namespace).sort();
     expect(namespaces).toEqual(['', 'partner']);
   });
 
   test('the same issuer behind two endpoints is the same users, not a collision', () => {
     const { stack, identityProvider, role } = provider();
-    new DelegationEndpoint(stack, 'Web', { identityProvider, defaultRole: role.role, issuers: [corporate()] });
-    expect(() => new DelegationEndpoint(stack, 'Mobile', { identityProvider, defaultRole: role.role, issuers: [corporate()] })).not.toThrow();
+    new DelegationEndpoint(stack, 'Web', { identityProvider, defaultRole: role, issuers: [corporate()] });
+    expect(() => new DelegationEndpoint(stack, 'Mobile', { identityProvider, defaultRole: role, issuers: [corporate()] })).not.toThrow();
   });
 
   test('the same issuer with another subject claim is another subject space', () => {
     const { stack, identityProvider, role } = provider();
-    new DelegationEndpoint(stack, 'Web', { identityProvider, defaultRole: role.role, issuers: [corporate()] });
+    new DelegationEndpoint(stack, 'Web', { identityProvider, defaultRole: role, issuers: [corporate()] });
     const byOid = JwtIssuer.oidc({ issuerUrl: 'https://corp.eu.auth0.com/', audiences: ['CORP'], subjectClaim: 'https://corp/oid' });
-    expect(() => new DelegationEndpoint(stack, 'Other', { identityProvider, defaultRole: role.role, issuers: [byOid] }))
+    expect(() => new DelegationEndpoint(stack, 'Other', { identityProvider, defaultRole: role, issuers: [byOid] }))
       .toThrow(/subject claim 'https:\/\/corp\/oid'.*both have no subjectNamespace/);
   });
 
   test('within one endpoint, one issuer may stay bare beside namespaced ones, so adding an issuer keeps existing prefixes', () => {
     const { stack, identityProvider, role } = provider();
-    new DelegationEndpoint(stack, 'Both', { identityProvider, defaultRole: role.role, issuers: [corporate(), partner('partner')] });
+    new DelegationEndpoint(stack, 'Both', { identityProvider, defaultRole: role, issuers: [corporate(), partner('partner')] });
     const [env] = handlerEnvironments(stack);
     expect(JSON.parse(env[DelegationEnv.ISSUERS]).map((issuer: any) => issuer.namespace)).toEqual(['', 'partner']);
   });
@@ -114,13 +115,13 @@ describe('path 2: role rules and session tags belong to one issuer', () => {
       admins,
       issuers,
       build: (props: { roleRules?: RoleRule[]; sessionTags?: SessionTag[] }) =>
-        new DelegationEndpoint(stack, 'Endpoint', { identityProvider, defaultRole: role.role, issuers, ...extra, ...props }),
+        new DelegationEndpoint(stack, 'Endpoint', { identityProvider, defaultRole: role, issuers, ...extra, ...props }),
     };
   }
 
   test('with several issuers, a rule without an issuer is refused at synth', () => {
     const { admins, build } = twoIssuers({});
-    expect(() => build({ roleRules: [RoleRule.claimContains('cognito:groups', 'editors', admins.role)] }))
+    expect(() => build({ roleRules: [RoleRule.claimContains('cognito:groups', 'editors', admins)] }))
       .toThrow(/RoleRule on claim 'cognito:groups' needs an issuer \(options.issuer\)/);
   });
 
@@ -133,14 +134,14 @@ describe('path 2: role rules and session tags belong to one issuer', () => {
   test('a rule or tag of an issuer the endpoint does not accept is refused', () => {
     const { admins, build } = twoIssuers({});
     const foreign = JwtIssuer.oidc({ issuerUrl: 'https://elsewhere.example.com/', audiences: ['X'] });
-    expect(() => build({ roleRules: [RoleRule.claimEquals('g', 'a', admins.role, { issuer: foreign })] }))
+    expect(() => build({ roleRules: [RoleRule.claimEquals('g', 'a', admins, { issuer: foreign })] }))
       .toThrow(/belongs to issuer https:\/\/elsewhere\.example\.com\/, which is not one of this endpoint's issuers/);
   });
 
   test('rules and tags carry their issuer to the handler', () => {
     const { stack, admins, issuers, build } = twoIssuers({});
     build({
-      roleRules: [RoleRule.claimContains('cognito:groups', 'editors', admins.role, { issuer: issuers[0] })],
+      roleRules: [RoleRule.claimContains('cognito:groups', 'editors', admins, { issuer: issuers[0] })],
       sessionTags: [
         SessionTag.fromClaim('department', 'https://corp/department', { issuer: issuers[0] }),
         SessionTag.fromClaim('department', 'org', { issuer: issuers[1] }),
@@ -158,9 +159,9 @@ describe('path 2: role rules and session tags belong to one issuer', () => {
     const { stack, identityProvider, role } = provider();
     new DelegationEndpoint(stack, 'Endpoint', {
       identityProvider,
-      defaultRole: role.role,
+      defaultRole: role,
       issuers: [auth0Issuer()],
-      roleRules: [RoleRule.claimContains('groups', 'admin', role.role)],
+      roleRules: [RoleRule.claimContains('groups', 'admin', role)],
       sessionTags: [SessionTag.fromClaim('team', 'team')],
     });
     const [env] = handlerEnvironments(stack);
@@ -174,9 +175,9 @@ describe('path 5: rules on claims a user may control', () => {
     const { stack, identityProvider, role } = provider();
     new DelegationEndpoint(stack, 'Endpoint', {
       identityProvider,
-      defaultRole: role.role,
+      defaultRole: role,
       issuers: props.issuers ?? [auth0Issuer()],
-      roleRules: props.roleRules?.(role.role),
+      roleRules: props.roleRules?.(role),
       sessionTags: props.sessionTags,
     });
     return Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map((warning) => String(warning.entry.data));
@@ -186,9 +187,9 @@ describe('path 5: rules on claims a user may control', () => {
     const { stack, identityProvider, role } = provider();
     new DelegationEndpoint(stack, 'Endpoint', {
       identityProvider,
-      defaultRole: role.role,
+      defaultRole: role,
       issuers: [auth0Issuer()],
-      roleRules: [RoleRule.claimEquals('email', 'ops-admin@corp.example', role.role, { requireClaims: [ClaimCondition.isTrue('email_verified')] })],
+      roleRules: [RoleRule.claimEquals('email', 'ops-admin@corp.example', role, { requireClaims: [ClaimCondition.isTrue('email_verified')] })],
     });
     const [env] = handlerEnvironments(stack);
     expect(JSON.parse(env[DelegationEnv.ROLES]).rules[0].requires).toEqual([{ claim: 'email_verified', match: 'true' }]);
@@ -296,7 +297,7 @@ describe('path 3: only the delegation handlers and the certificate provider may 
     const apiStack = new Stack(app, 'ApiStack', { env: { account: '123456789012', region: 'eu-west-1' } });
     const identityProvider = new DelegationIdentityProvider(idpStack, 'Idp');
     const role = new DelegationRole(idpStack, 'UserRole', { identityProvider });
-    const endpoint = new DelegationEndpoint(apiStack, 'Endpoint', { identityProvider, defaultRole: role.role, issuers: [auth0Issuer()] });
+    const endpoint = new DelegationEndpoint(apiStack, 'Endpoint', { identityProvider, defaultRole: role, issuers: [auth0Issuer()] });
     const roleName = (endpoint.handler.role as iam.Role).node.defaultChild as iam.CfnRole;
     expect(typeof roleName.roleName).toBe('string');
     const idpJson = Template.fromStack(idpStack).toJSON() as any;
@@ -308,7 +309,7 @@ describe('path 3: only the delegation handlers and the certificate provider may 
   test('a key the user brings keeps its policy, and synthesis warns', () => {
     const own = testStack();
     const key = new kms.Key(own, 'MyKey', { keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY });
-    new DelegationIdentityProvider(own, 'Idp', { signingKey: key });
+    new DelegationIdentityProvider(own, 'Idp', { signingKeys: SigningKeys.fromKey(key) });
     const warnings = Annotations.fromStack(own).findWarning('*', Match.stringLikeRegexp('kms:Sign'));
     expect(warnings.map((warning) => warning.id)).toEqual(['/TestStack/Idp']);
     Template.fromStack(own).hasResourceProperties('AWS::KMS::Key', {
@@ -333,7 +334,7 @@ describe('path 4: SSE-KMS grants reach the key only through S3 and only for the 
     role.grantUserPrefix(bucket);
     const json = Template.fromStack(stack).toJSON() as any;
     expect(resolveIntrinsics(json, { Ref: stack.getLogicalId(bucket.node.defaultChild as any) })).toBe(bucketName);
-    return rolePolicies(json, stack.getLogicalId(role.role.node.defaultChild as any));
+    return rolePolicies(json, stack.getLogicalId(role.node.defaultChild as any));
   }
   const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' };
   const objectContext = (key: string) => ({ 'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::${bucketName}/${key}` });

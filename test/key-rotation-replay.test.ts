@@ -2,7 +2,7 @@ import { Template as AssertionsTemplate } from 'aws-cdk-lib/assertions';
 import type { Template } from '../local/cloudformation';
 import { startOidcIssuer, type LocalOidcIssuer } from '../local/oidc-issuer';
 import { startLoopbackSts, type LoopbackSts } from '../local/sts-server';
-import { KeyRotation, TokenDelegation } from '../src';
+import { CreatedSigningKeysOptions, SigningKeys, TokenDelegation } from '../src';
 import { apiGatewayEvent, captureOutput, lambdaContext, type DelegationHandler } from './support/handler-harness';
 import { startStackReplay, type StackReplay } from './support/stack-replay';
 import { auth0Issuer, testStack } from './support/stacks';
@@ -15,7 +15,7 @@ import { auth0Issuer, testStack } from './support/stacks';
  */
 
 /** The runbook's steps: before (key 1 signs), publish key 2, switch the signer to it, retire key 1. */
-const ROTATIONS: ReadonlyArray<KeyRotation | undefined> = [
+const ROTATIONS: ReadonlyArray<CreatedSigningKeysOptions | undefined> = [
   undefined,
   { keys: ['1', '2'], activeKey: '1' },
   { keys: ['1', '2'], activeKey: '2' },
@@ -25,9 +25,9 @@ const ROTATIONS: ReadonlyArray<KeyRotation | undefined> = [
 const REQUESTS_PER_PHASE = 12;
 const WORKERS = 3;
 
-function stepTemplate(rotation: KeyRotation | undefined): Template {
+function stepTemplate(rotation: CreatedSigningKeysOptions | undefined): Template {
   const stack = testStack();
-  new TokenDelegation(stack, 'Delegation', { issuers: [auth0Issuer()], keyRotation: rotation });
+  new TokenDelegation(stack, 'Delegation', { issuers: [auth0Issuer()], identityProvider: { signingKeys: rotation && SigningKeys.create(rotation) } });
   return AssertionsTemplate.fromStack(stack).toJSON() as Template;
 }
 

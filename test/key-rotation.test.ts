@@ -1,19 +1,18 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import { DelegationEndpoint, DelegationIdentityProvider, DelegationRole, KeyRotation, TokenDelegation } from '../src';
+import { CreatedSigningKeysOptions, DelegationEndpoint, DelegationIdentityProvider, DelegationRole, SigningKeys, TokenDelegation } from '../src';
 import { DelegationEnv } from '../src/delegation-environment';
 import { auth0Issuer, testStack } from './support/stacks';
 
-/** The template of a TokenDelegation stack at one step of a rotation (no `keyRotation` for the default). */
-function stepTemplate(keyRotation?: KeyRotation): Template {
+/** The template of a TokenDelegation stack at one step of a rotation (no options for the default). */
+function stepTemplate(keyRotation?: CreatedSigningKeysOptions): Template {
   const stack = testStack();
-  new TokenDelegation(stack, 'Delegation', { issuers: [auth0Issuer()], keyRotation });
+  new TokenDelegation(stack, 'Delegation', { issuers: [auth0Issuer()], identityProvider: { signingKeys: keyRotation && SigningKeys.create(keyRotation) } });
   return Template.fromStack(stack);
 }
 
-/** The runbook's three steps after a provider without keyRotation: publish, switch, retire. */
-const ROTATION_STEPS: readonly KeyRotation[] = [
+/** The runbook's three steps after a provider with the default key: publish, switch, retire. */
+const ROTATION_STEPS: readonly CreatedSigningKeysOptions[] = [
   { keys: ['1', '2'], activeKey: '1' },
   { keys: ['1', '2'], activeKey: '2' },
   { keys: ['2'], activeKey: '2' },
@@ -60,7 +59,7 @@ describe('key rotation: the template of each step', () => {
   const before = stepTemplate();
   const [published, switched, retired] = ROTATION_STEPS.map(stepTemplate);
 
-  test('the default provider is key \'1\': the same logical ids as a provider without keyRotation', () => {
+  test('the default provider is key \'1\': the same logical ids as a provider with the default keys', () => {
     const explicit = stepTemplate({ keys: ['1'], activeKey: '1' });
     expect(explicit.toJSON()).toEqual(before.toJSON());
     const [keyId] = idsOfType(before, 'AWS::KMS::Key');
@@ -128,36 +127,26 @@ describe('key rotation: the template of each step', () => {
 });
 
 describe('key rotation: what synthesis refuses', () => {
-  const provider = (props: ConstructorParameters<typeof DelegationIdentityProvider>[2]) => () =>
-    new DelegationIdentityProvider(testStack(), 'Idp', props);
-
   test.each([
     [{ keys: [], activeKey: '1' }, /at least one key label/],
     [{ keys: ['1', 'key-2'], activeKey: '1' }, /'key-2' is not a key label/],
     [{ keys: ['1', 'a'.repeat(21)], activeKey: '1' }, /is not a key label/],
     [{ keys: ['1', '2', '1'], activeKey: '1' }, /lists '1' twice/],
-    [{ keys: ['1', '2'], activeKey: '3' }, /activeKey '3' is not one of keyRotation.keys \(1, 2\)/],
+    [{ keys: ['1', '2'], activeKey: '3' }, /activeKey '3' is not one of keys \(1, 2\)/],
     [{ keys: Array.from({ length: 11 }, (_, index) => `k${index}`), activeKey: 'k0' }, /at most 10 keys per SAML provider: got 11/],
+    [{ keys: ['1', '2'] }, /name the activeKey, one of 1, 2/],
   ])('%j', (keyRotation, message) => {
-    expect(provider({ keyRotation })).toThrow(message);
+    expect(() => SigningKeys.create(keyRotation)).toThrow(message);
   });
 
-  test('ten keys in all, counting the keys you publish beside the created ones', () => {
+  test('ten created keys are accepted, and one key alone needs no activeKey', () => {
     const stack = testStack();
-    const brought = Array.from({ length: 2 }, (_, index) =>
-      new kms.Key(stack, `Brought${index}`, { keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY }));
-    const keys = Array.from({ length: 9 }, (_, index) => `k${index}`);
-    expect(() => new DelegationIdentityProvider(stack, 'Idp', { keyRotation: { keys, activeKey: 'k0' }, additionalPublishedKeys: brought }))
-      .toThrow(/at most 10 keys per SAML provider: got 11/);
-    expect(() => new DelegationIdentityProvider(stack, 'Idp2', { keyRotation: { keys: keys.slice(1), activeKey: 'k1' }, additionalPublishedKeys: brought }))
-      .not.toThrow();
-  });
-
-  test('keyRotation with a key you bring', () => {
-    const stack = testStack();
-    const key = new kms.Key(stack, 'Key', { keySpec: kms.KeySpec.RSA_2048, keyUsage: kms.KeyUsage.SIGN_VERIFY });
-    expect(() => new DelegationIdentityProvider(stack, 'Idp', { signingKey: key, keyRotation: { keys: ['1'], activeKey: '1' } }))
-      .toThrow(/keyRotation is for keys created here/);
+    const keys = Array.from({ length: 10 }, (_, index) => `k${index}`);
+    const idp = new DelegationIdentityProvider(stack, 'Idp', { signingKeys: SigningKeys.create({ keys, activeKey: 'k9' }) });
+    expect(idp.publishedKeys).toHaveLength(10);
+    expect(idp.signingKey).toBe(idp.publishedKeys[9]);
+    const single = new DelegationIdentityProvider(stack, 'Single', { signingKeys: SigningKeys.create({ keys: ['a'] }) });
+    expect(single.publishedKeys).toEqual([single.signingKey]);
   });
 });
 
@@ -165,13 +154,13 @@ describe('key rotation with the provider in one stack and the endpoint in anothe
   const env = { account: '123456789012', region: 'eu-west-1' };
 
   /** Both templates of one step: the provider's stack deploys first, as CDK orders dependent stacks. */
-  function twoStackStep(keyRotation?: KeyRotation): { provider: Record<string, any>; endpoint: Record<string, any> } {
+  function twoStackStep(keyRotation?: CreatedSigningKeysOptions): { provider: Record<string, any>; endpoint: Record<string, any> } {
     const app = new App();
     const providerStack = new Stack(app, 'ProviderStack', { env });
     const endpointStack = new Stack(app, 'EndpointStack', { env });
-    const identityProvider = new DelegationIdentityProvider(providerStack, 'Idp', { keyRotation });
+    const identityProvider = new DelegationIdentityProvider(providerStack, 'Idp', { signingKeys: keyRotation && SigningKeys.create(keyRotation) });
     const role = new DelegationRole(endpointStack, 'UserRole', { identityProvider });
-    new DelegationEndpoint(endpointStack, 'Endpoint', { identityProvider, issuers: [auth0Issuer()], defaultRole: role.role });
+    new DelegationEndpoint(endpointStack, 'Endpoint', { identityProvider, issuers: [auth0Issuer()], defaultRole: role });
     return { provider: Template.fromStack(providerStack).toJSON(), endpoint: Template.fromStack(endpointStack).toJSON() };
   }
 
@@ -234,9 +223,9 @@ test('cdk-nag is clean over a provider stack and an endpoint stack that signs wi
   const app = new App();
   const providerStack = new Stack(app, 'ProviderStack', { env });
   const endpointStack = new Stack(app, 'EndpointStack', { env });
-  const identityProvider = new DelegationIdentityProvider(providerStack, 'Idp', { keyRotation: { keys: ['1', '2'], activeKey: '2' } });
+  const identityProvider = new DelegationIdentityProvider(providerStack, 'Idp', { signingKeys: SigningKeys.create({ keys: ['1', '2'], activeKey: '2' }) });
   const role = new DelegationRole(endpointStack, 'UserRole', { identityProvider });
-  new DelegationEndpoint(endpointStack, 'Endpoint', { identityProvider, issuers: [auth0Issuer()], defaultRole: role.role, webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/acl/0000' });
+  new DelegationEndpoint(endpointStack, 'Endpoint', { identityProvider, issuers: [auth0Issuer()], defaultRole: role, webAclArn: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/acl/0000' });
   Aspects.of(endpointStack).add(new AwsSolutionsChecks());
   const findings = Annotations.fromStack(endpointStack).findError('*', Match.stringLikeRegexp('AwsSolutions-IAM5'));
   expect(findings).toEqual([]);

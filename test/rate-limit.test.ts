@@ -12,7 +12,7 @@ describe('rate limits through a web ACL the endpoint creates', () => {
     const role = new DelegationRole(stack, 'UserRole', { identityProvider });
     new DelegationEndpoint(stack, 'Endpoint', {
       identityProvider,
-      defaultRole: role.role,
+      defaultRole: role,
       issuers: [auth0Issuer()],
       allowedOrigins: extra.allowedOrigins ?? ['https://app.example.com'],
       rateLimit,

@@ -13,7 +13,7 @@ function endpointWith(samlAttributes: SamlAttribute[], issuers: JwtIssuer[] = [a
   const stack = testStack();
   const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
   const role = new DelegationRole(stack, 'UserRole', { identityProvider });
-  new DelegationEndpoint(stack, 'Endpoint', { identityProvider, defaultRole: role.role, issuers, samlAttributes });
+  new DelegationEndpoint(stack, 'Endpoint', { identityProvider, defaultRole: role, issuers, samlAttributes });
   const template = Template.fromStack(stack).toJSON() as any;
   const handler = Object.values(template.Resources).find((r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler') as any;
   return resolveIntrinsics(template, handler.Properties.Environment.Variables) as Record<string, string>;

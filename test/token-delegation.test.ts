@@ -1,9 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { resolvedProperties } from '../local/cloudformation';
-import { TokenDelegation, UserPrefixAccess } from '../src';
+import { SigningKeys, TokenDelegation, UserPrefixAccess } from '../src';
 import { auth0Issuer, testStack } from './support/stacks';
 
 describe('TokenDelegation', () => {
@@ -56,9 +56,27 @@ describe('TokenDelegation', () => {
   test('uses the given signing key and creates none', () => {
     const stack = testStack();
     const signingKey = new kms.Key(stack, 'Mine', { keySpec: kms.KeySpec.RSA_3072, keyUsage: kms.KeyUsage.SIGN_VERIFY });
-    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], signingKey });
+    const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], identityProvider: { signingKeys: SigningKeys.fromKey(signingKey) } });
     Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
     expect(delegation.identityProvider.signingKey).toBe(signingKey);
+  });
+
+  test.each([
+    ['13 hours', Duration.hours(13)],
+    ['14 minutes', Duration.minutes(14)],
+  ])('a session of %s is refused as sessionDuration, with its documented bounds', (_name, sessionDuration) => {
+    expect(() => new TokenDelegation(testStack(), 'D', { issuers: [auth0Issuer()], sessionDuration }))
+      .toThrow(/^sessionDuration must be between 15 minutes and 12 hours, got \d+ seconds$/);
+  });
+
+  test('a given bucket with allowedOrigins warns that its CORS is the user\'s, without calling it imported', () => {
+    const stack = testStack();
+    const bucket = new s3.Bucket(stack, 'Mine');
+    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], bucket, allowedOrigins: ['https://app.example.com'] });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('CORS rule'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].entry.data).toMatch(/was given to this construct, which does not change it/);
+    expect(warnings[0].entry.data).not.toMatch(/imported/);
   });
 
   test('the session duration is the role\'s maximum and the handler\'s default', () => {
@@ -73,9 +91,7 @@ describe('TokenDelegation', () => {
 
   test.each([
     [{}, undefined],
-    [{ reserveConcurrency: true }, 10],
     [{ reservedConcurrency: 4 }, 4],
-    [{ reserveConcurrency: false }, undefined],
   ])('the handler\'s reserved concurrency follows endpoint: %j', (props, expected) => {
     const stack = testStack();
     const delegation = new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], endpoint: props });
@@ -87,7 +103,7 @@ describe('TokenDelegation', () => {
   test('a regional recipient reaches both the trust policy and the handler', () => {
     const stack = testStack();
     const recipient = 'https://eu-west-1.signin.aws.amazon.com/saml';
-    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], recipient });
+    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], identityProvider: { recipient } });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Condition: { StringEquals: Match.objectLike({ 'SAML:aud': recipient }) } })] },
@@ -103,7 +119,7 @@ describe('TokenDelegation', () => {
     const template = Template.fromStack(stack).toJSON() as any;
     const handlerId = stack.getLogicalId(delegation.endpoint.handler.node.defaultChild as any);
     const roles = JSON.parse(resolvedProperties(template, handlerId).Environment.Variables.DELEGATION_ROLES);
-    const roleArn = `arn:aws:iam::123456789012:role/${stack.getLogicalId(delegation.role.role.node.defaultChild as any)}`;
+    const roleArn = `arn:aws:iam::123456789012:role/${stack.getLogicalId(delegation.role.node.defaultChild as any)}`;
     expect(roles).toEqual({ defaultRoleArn: roleArn, rules: [], clientSelectable: [roleArn] });
   });
 

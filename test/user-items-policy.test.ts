@@ -25,7 +25,7 @@ function synthesized(options: UserItemsOptions = {}, tableProps: Partial<dynamod
   const grant = role.grantUserItems(table, options);
   const json = Template.fromStack(stack).toJSON() as any;
   const tableArn = resolveIntrinsics(json, { 'Fn::GetAtt': [stack.getLogicalId(table.node.defaultChild as any), 'Arn'] }) as string;
-  return { grant, json, tableArn, policies: rolePolicies(json, stack.getLogicalId(role.role.node.defaultChild as any)) };
+  return { grant, json, tableArn, policies: rolePolicies(json, stack.getLogicalId(role.node.defaultChild as any)) };
 }
 
 /** Whether the session of `subject` may make a DynamoDB request with these context keys. */

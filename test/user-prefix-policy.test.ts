@@ -16,7 +16,7 @@ function synthesized(options: { access?: UserPrefixAccess; prefix?: string } = {
   });
   const template = Template.fromStack(stack);
   const json = template.toJSON() as any;
-  const roleId = stack.getLogicalId(delegation.role.role.node.defaultChild as any);
+  const roleId = stack.getLogicalId(delegation.role.node.defaultChild as any);
   const bucketId = stack.getLogicalId(delegation.bucket.node.defaultChild as any);
   const bucket = `arn:aws:s3:::${bucketId.toLowerCase().slice(0, 40)}`;
   return { template, json, roleId, bucket, policies: rolePolicies(json, roleId) };
@@ -189,7 +189,7 @@ describe('DelegationRole', () => {
     const grant = role.grantUserPrefix(bucket);
     expect(grant.success).toBe(true);
     const template = Template.fromStack(stack);
-    const policies = rolePolicies(template.toJSON() as any, stack.getLogicalId(role.role.node.defaultChild as any));
+    const policies = rolePolicies(template.toJSON() as any, stack.getLogicalId(role.node.defaultChild as any));
     const actions = policies.flatMap((p: any) => p.Statement).flatMap((s: any) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
   });
@@ -201,7 +201,7 @@ describe('DelegationRole', () => {
     const role = new DelegationRole(stack, 'Role', { identityProvider: idp });
     role.grantUserPrefix(bucket, { prefix: 'u/', access: UserPrefixAccess.READ });
     const template = Template.fromStack(stack);
-    const policies = rolePolicies(template.toJSON() as any, stack.getLogicalId(role.role.node.defaultChild as any));
+    const policies = rolePolicies(template.toJSON() as any, stack.getLogicalId(role.node.defaultChild as any));
     expect(s3Decision(policies, { subject: 'alice', action: 's3:GetObject', resource: 'arn:aws:s3:::existing-bucket/u/alice/f' })).toBe('Allowed');
     expect(s3Decision(policies, { subject: 'alice', action: 's3:GetObject', resource: 'arn:aws:s3:::existing-bucket/u/bob/f' })).toBe('ImplicitlyDenied');
   });

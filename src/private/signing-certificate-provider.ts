@@ -15,18 +15,41 @@ export const SIGNING_CERTIFICATE_RESOURCE_TYPE = 'Custom::DelegationSigningCerti
  * certificate, signed by that key in KMS, so no private key ever exists outside KMS.
  */
 export class SigningCertificateProvider extends Construct {
-  /** The stack's provider, created on first use. */
-  public static of(scope: Construct): SigningCertificateProvider {
+  /**
+   * The stack's provider, created on first use. `logRemovalPolicy` is what the caller wants for the
+   * provider's log groups: every caller of one stack that states one must state the same, so that no
+   * construct silently overrides another's setting.
+   */
+  public static of(scope: Construct, logRemovalPolicy?: RemovalPolicy): SigningCertificateProvider {
     const stack = Stack.of(scope);
     const id = 'TokenDelegationSigningCertificateProvider';
-    return (stack.node.tryFindChild(id) as SigningCertificateProvider | undefined)
+    const provider = (stack.node.tryFindChild(id) as SigningCertificateProvider | undefined)
       ?? new SigningCertificateProvider(stack, id);
+    if (logRemovalPolicy !== undefined) {
+      if (provider.logRemovalPolicy !== undefined && provider.logRemovalPolicy !== logRemovalPolicy) {
+        throw new Error(
+          `logRemovalPolicy: ${scope.node.path} asks for ${logRemovalPolicy} on the certificate function's logs, but ${provider.logRemovalPolicyFrom} `
+          + `asked for ${provider.logRemovalPolicy}: one function makes the certificates of every identity provider in stack ${stack.stackName}, so they must agree`,
+        );
+      }
+      provider.logRemovalPolicy = logRemovalPolicy;
+      provider.logRemovalPolicyFrom = scope.node.path;
+      for (const child of provider.node.findAll()) {
+        if (child instanceof logs.LogGroup) {
+          child.applyRemovalPolicy(logRemovalPolicy);
+        }
+      }
+    }
+    return provider;
   }
 
   /** The service token of the custom resources. */
   public readonly serviceToken: string;
   /** The function that makes the certificates. */
   public readonly onEventFunction: lambda.Function;
+  /** The removal policy of the log groups a caller asked for, and which caller (they are kept unless told). */
+  private logRemovalPolicy?: RemovalPolicy;
+  private logRemovalPolicyFrom?: string;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -59,15 +82,6 @@ export class SigningCertificateProvider extends Construct {
       reason: 'The framework may invoke every version of the certificate function (FunctionArn:*), and nothing else.',
       appliesTo: [{ regex: '/^Resource::<.*OnEvent.*\\.Arn>:\\*$/' }],
     }]);
-  }
-
-  /** Sets what happens to the provider's log groups when the stack is destroyed (they are kept unless told). */
-  public applyLogRemovalPolicy(policy: RemovalPolicy): void {
-    for (const child of this.node.findAll()) {
-      if (child instanceof logs.LogGroup) {
-        child.applyRemovalPolicy(policy);
-      }
-    }
   }
 
   /** Lets the provider read the public key of `key` and sign the certificate with it. */

@@ -135,7 +135,7 @@ interface EndpointStackProps extends StackProps {
 class EndpointStack extends Stack {
   constructor(scope: Construct, id: string, props: EndpointStackProps) {
     super(scope, id, props);
-    const identityProvider = DelegationIdentityProvider.fromAttributes(this, 'IdentityProvider', props.identityProvider);
+    const identityProvider = DelegationIdentityProvider.fromDelegationIdentityProviderAttributes(this, 'IdentityProvider', props.identityProvider);
     const bucket = new s3.Bucket(this, 'Bucket');
     const users = new DelegationRole(this, 'Users', { identityProvider });
     users.grantUserPrefix(bucket, { prefix: 'users/', access: UserPrefixAccess.READ_WRITE });

@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ISSUER_KEY_ARN_ENV, JWKS_PATH, PROVER_ENV } from './contract';
-import { JwtIssuer, TokenDelegation } from '../../src';
+import { JwtIssuer, SigningKeys, TokenDelegation } from '../../src';
 
 /**
  * The stack of the live proof: a `TokenDelegation` whose only issuer is a test OpenID issuer deployed
@@ -91,10 +91,8 @@ export function liveProofStack(app: App, stackName = LIVE_PROOF_STACK_NAME): Liv
   const delegation = new TokenDelegation(stack, 'Delegation', {
     issuers: [JwtIssuer.oidc({ issuerUrl, jwksUri, audiences: [LIVE_PROOF_AUDIENCE] })],
     bucket,
-    signingKey,
+    identityProvider: { signingKeys: SigningKeys.fromKey(signingKey) },
     userPrefix: LIVE_PROOF_USER_PREFIX,
-    // Deployable into a brand-new account, whose concurrency quota leaves nothing to reserve.
-    endpoint: { reserveConcurrency: false },
   });
 
   const prover = testFunction(stack, 'Prover', 'prover', {
