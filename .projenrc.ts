@@ -112,6 +112,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       globalSetup: '<rootDir>/test/support/secret-scan-global-setup.ts',
       globalTeardown: '<rootDir>/test/support/secret-scan-global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/secret-scan-capture.ts'],
+      // Coverage on demand (test:coverage), not on every run: it slows every test file down.
+      collectCoverage: false,
     },
   },
   tsconfigDev: {
@@ -141,6 +143,32 @@ project.deps.addDependency('constructs@10.5.1', DependencyType.BUILD);
 // iam-simulate (AGPL) decides the loopback STS's trust policies and the local command's table. It is
 // neither bundled nor a dependency (nor a peer: jsii refuses peers that are not jsii modules); the
 // command loads it from the user's installation and says how to add it when it is missing.
+
+// The fence around the contract (src/contract/): the handler and the local command may read nothing else
+// of src/ (anything else would pull construct code into their bundles), src/ never reads them, and the
+// contract itself imports nothing, so that it stays readable by both sides.
+const CONTRACT_ONLY = 'lambda/ and local/ may import from src/ only the contract in src/contract/: anything else would bundle construct code (aws-cdk-lib) into the handler or the local command.';
+project.eslint?.addRules({
+  'import/no-restricted-paths': ['error', {
+    zones: [
+      { target: './lambda', from: './src', except: ['./contract'], message: CONTRACT_ONLY },
+      { target: './local', from: './src', except: ['./contract'], message: CONTRACT_ONLY },
+      { target: './src', from: ['./lambda', './local'], message: 'src/ never imports the runtime code in lambda/ or local/: share values through src/contract/.' },
+    ],
+  }],
+});
+project.eslint?.addOverride({
+  files: ['src/contract/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{
+        // Anything but a sibling file of the contract: './x', never '../x', a package or a node: built-in.
+        regex: '^(?!\\./[^/]+$)',
+        message: 'src/contract/ is read by the handler and the local command as well as the constructs: it imports nothing but its own files.',
+      }],
+    }],
+  },
+});
 
 // npm ci on a fresh clone: unrs-resolver 1.13 lists platform bindings this registry does not carry.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
@@ -192,7 +220,6 @@ const typecheckLambda = project.addTask('typecheck:lambda', {
 });
 project.preCompileTask.spawn(bundle);
 project.preCompileTask.spawn(typecheckLambda);
-project.testTask.prependSpawn(bundle);
 
 // integ-runner snapshots: verified (never re-baselined) by the test task; integ:update rewrites them.
 // Both bundle first, so they also work on their own on a fresh clone.
@@ -206,7 +233,23 @@ project.addTask('integ:update', {
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
   steps: [{ spawn: 'bundle' }, { exec: 'integ-runner --language typescript --directory test --dry-run --update-on-failed' }],
 });
+
+// The inner loop (`npx projen test`, also run by `build`): every room of test/ but the slow ones, the
+// browsers (test/browser/) and the load and replay runs (*.slow.test.ts); test:all runs those too.
+const IGNORED_IN_FAST_RUN = ['/node_modules/', '/test/install/', '/test/cdk-nag-v3/', '/test/browser/', '\\.slow\\.test\\.ts$'];
+project.testTask.reset();
+project.testTask.spawn(bundle);
+project.testTask.exec(`jest --passWithNoTests --ci --testPathIgnorePatterns='${IGNORED_IN_FAST_RUN.join('|')}'`, { receiveArgs: true });
+project.testTask.spawn(project.eslint!.eslintTask);
 project.testTask.spawn(integ);
+project.addTask('test:slow', {
+  description: 'The slow rooms: real Chromium (test/browser/), the load test and the key rotation replay (*.slow.test.ts)',
+  steps: [{ spawn: 'bundle' }, { exec: 'jest --ci test/browser/ \'\\.slow\\.test\\.ts$\'' }],
+});
+project.addTask('test:coverage', {
+  description: 'Every room of the jest suite with a coverage report in coverage/',
+  steps: [{ spawn: 'bundle' }, { exec: 'jest --ci --coverage' }],
+});
 
 // Bundles first: on a fresh clone assets/ does not exist yet, and the example's functions point there.
 project.addTask('synth:example', {
@@ -289,16 +332,13 @@ project.addTask('package:code-only', {
 
 // The handlers run on Node.js 24 in Lambda: their tests run on it too, with a binary from the npm
 // registry when the Node.js on PATH is another major.
-const handlerTests = [
-  'test/delegation-handler.test.ts', 'test/delegation-bad-input.test.ts', 'test/e2e.test.ts',
-  'test/auth0-compat.test.ts', 'test/local-server.test.ts', 'test/secret-pem-signer.test.ts',
-  'test/certificate.test.ts', 'test/saml-response.test.ts',
-];
+// The rooms of the test tree whose code runs in Lambda: the handlers as bundled and deployed
+// (test/bundled-handler/) and the in-process tests of lambda/ (test/handler/), selected by folder.
 project.addTask('test:node24', {
-  description: 'Run the handler tests on Node.js 24, the Lambda runtime\'s major',
+  description: 'Run the tests of the code Lambda runs (test/bundled-handler/, test/handler/) on Node.js 24, the Lambda runtime\'s major',
   steps: [
     { spawn: 'bundle' },
-    { exec: `PATH="$(scripts/node-from-registry.sh 24):$PATH" && node --version && jest --ci ${handlerTests.join(' ')}` },
+    { exec: 'PATH="$(scripts/node-from-registry.sh 24):$PATH" && node --version && jest --ci test/bundled-handler/ test/handler/' },
   ],
 });
 
@@ -327,6 +367,7 @@ project.addTask('test:all', {
   env: { CI: 'true' },
   steps: [
     { spawn: 'build' },
+    { spawn: 'test:slow' },
     { spawn: 'test:node24' },
     { spawn: 'test:cdk-nag-v3' },
     { spawn: 'test:install' },

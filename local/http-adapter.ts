@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type RequestListener, type ServerRe
 import { createServer as createTlsServer } from 'node:https';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { listenOnLoopback } from './loopback-server';
-import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders, type GatewayAnswer } from '../src/private/gateway-responses';
-import { delegationRequestSchema } from '../src/private/request-schema';
+import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders, type GatewayAnswer } from '../src/contract/gateway-responses';
+import { delegationRequestSchema } from '../src/contract/request-schema';
 
 /**
  * Serves a Lambda proxy handler over plain HTTP the way a REST API (v1) proxy integration calls it,

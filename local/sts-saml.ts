@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { DOMParser, onWarningStopParsing, type Element } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { isBase64OneLine } from '../src/contract/formats';
 
 /**
  * Reads a base64 SAML Response the way the loopback STS needs it: strict XML parsing, the Assertion's
@@ -13,7 +14,6 @@ const SAML_ASSERTION_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAML_PROTOCOL_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const SAML_METADATA_NS = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** IAM's limits on a SAML provider's metadata document (CreateSAMLProvider). */
 const MIN_METADATA_CHARACTERS = 1000;
 const MAX_METADATA_CHARACTERS = 10_000_000;
@@ -173,7 +173,7 @@ export function parseSamlProviderMetadata(metadataXml: string): SamlProviderMeta
       const nodes = keyDescriptor.getElementsByTagNameNS(XMLDSIG_NS, 'X509Certificate');
       for (let index = 0; index < nodes.length; index++) {
         const base64 = (nodes.item(index)?.textContent ?? '').replace(/\s+/g, '');
-        if (!BASE64.test(base64)) {
+        if (!isBase64OneLine(base64)) {
           throw new Error('Could not parse metadata: a certificate is not base64');
         }
         certificates.push(base64);
@@ -190,7 +190,7 @@ export function parseSamlProviderMetadata(metadataXml: string): SamlProviderMeta
 /** Decodes `SAMLAssertion` (base64 of a samlp:Response), refusing anything that is not strict base64 of UTF-8. */
 export function decodeSamlAssertionParameter(samlAssertion: string): string {
   const compact = samlAssertion.replace(/[\r\n]/g, '');
-  if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
+  if (!isBase64OneLine(compact)) {
     throw new SamlResponseError('malformed', 'SAMLAssertion is not base64');
   }
   try {

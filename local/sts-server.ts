@@ -23,7 +23,7 @@ import {
 import { SamlResponseError, parseSamlProviderMetadata, readSignedSamlResponse, type SamlProviderMetadata } from './sts-saml';
 import { buildSelfSignedCertificate } from '../lambda/certificate/certificate';
 import { PemSigner } from '../lambda/shared/pem-signer';
-import { SAML_ATTRIBUTE_CONDITION_KEYS } from '../src/private/saml-attribute-keys';
+import { SAML_ATTRIBUTE_CONDITION_KEYS } from '../src/contract/saml-attribute-keys';
 
 export { StsError, type AssumeRoleWithSamlParameters } from './sts-rules';
 

@@ -7,7 +7,7 @@ import { startOidcIssuer, type IssuerKeyAlgorithm, type LocalOidcIssuer } from '
 import { startLoopbackS3, type LoopbackS3 } from './s3-server';
 import { loadFromTemplate, startLoopbackSts, type LoadedTemplate, type LoopbackSts } from './sts-server';
 // A type-only import: the command's bundle never contains construct code.
-import type { IssuerConfig } from '../src/delegation-environment';
+import type { IssuerConfig } from '../src/contract/delegation-environment';
 
 /**
  * The whole flow on loopback: local OpenID Connect issuers, the bundled delegation handler configured

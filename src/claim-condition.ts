@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { ClaimConditionConfig } from './delegation-environment';
+import { ClaimConditionConfig } from './contract/delegation-environment';
 
 /**
  * A condition on one claim of a verified id token, e.g. that `email_verified` is true. Role rules

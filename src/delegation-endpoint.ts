@@ -6,18 +6,19 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { DelegationEnv, DelegationMetric, RoleConfig, SignerKind } from './delegation-environment';
+import { DelegationEnv, DelegationMetric, RoleConfig, SignerKind } from './contract/delegation-environment';
+import { DelegationOutcome } from './contract/delegation-outcome';
+import { originProblem } from './contract/formats';
+import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders } from './contract/gateway-responses';
+import { delegationRequestSchema } from './contract/request-schema';
 import { DelegationIdentityProvider, IDelegationIdentityProvider } from './delegation-identity-provider';
-import { DelegationOutcome } from './delegation-outcome';
 import { JwtIssuer } from './jwt-issuer';
 import { bundledFunction } from './private/bundled-function';
 import { editableClaimWarnings } from './private/editable-claims';
 import { assertEnvironmentFits } from './private/environment-size';
-import { GATEWAY_ANSWERS, gatewayAnswerBody, gatewayAnswerHeaders } from './private/gateway-responses';
 import { issuerConfigs, roleRuleConfigs, samlAttributeConfigs, sessionTagConfigs } from './private/handler-config';
 import { acceptNagFindings } from './private/nag-suppressions';
 import { rateLimitWebAcl } from './private/rate-limit-web-acl';
-import { delegationRequestSchema } from './private/request-schema';
 import { validateSessionDuration } from './private/session-duration';
 import { RateLimitOptions } from './rate-limit-options';
 import { RoleRule } from './role-rule';
@@ -154,8 +155,6 @@ export interface DelegationEndpointProps extends DelegationEndpointOptions {
   readonly allowedOrigins?: string[];
 }
 
-// https origins, and plain http only for local development hosts (the handler applies the same rule).
-const ORIGIN = /^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:\d{1,5})?$/;
 /** What {@link DelegationEndpoint}'s steps share once the props are checked. */
 interface EndpointSettings {
   readonly sessionDuration: Duration;
@@ -224,8 +223,10 @@ export class DelegationEndpoint extends Construct {
     validateSessionDuration(sessionDuration);
     const allowedOrigins = props.allowedOrigins ?? [];
     for (const origin of allowedOrigins) {
-      if (!Token.isUnresolved(origin) && !ORIGIN.test(origin)) {
-        throw new Error(`allowedOrigins: '${origin}' is not an exact https origin such as https://app.example.com (no path, no '*'; http only for localhost)`);
+      const problem = Token.isUnresolved(origin) ? undefined : originProblem(origin);
+      if (problem !== undefined) {
+        // The handler applies the same rule (src/contract/formats.ts) at cold start.
+        throw new Error(`allowedOrigins: '${origin}' ${problem}, such as https://app.example.com`);
       }
     }
     if (!props.defaultRole && (props.roleRules ?? []).length === 0) {
@@ -248,7 +249,8 @@ export class DelegationEndpoint extends Construct {
       throw new Error('throttlingRateLimit must be positive and throttlingBurstLimit a positive integer');
     }
     const reservedConcurrency = props.reservedConcurrency;
-    if (reservedConcurrency !== undefined && !Token.isUnresolved(reservedConcurrency) && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
+    const concurrencyKnown = reservedConcurrency !== undefined && !Token.isUnresolved(reservedConcurrency);
+    if (concurrencyKnown && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
       throw new Error(`reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
     }
     if (props.webAclArn && props.rateLimit) {

@@ -2,11 +2,12 @@ import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stac
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
-import { MAX_ENTITY_ID_LENGTH } from './delegation-environment';
+import { MAX_ENTITY_ID_LENGTH } from './contract/delegation-environment';
+import { isBase64OneLine } from './contract/formats';
+import { awsSamlAudienceFor, DEFAULT_SAML_RECIPIENT } from './contract/saml-constants';
 import { JwtIssuer } from './jwt-issuer';
 import { BoundIssuer, checkNamespaces } from './private/handler-config';
 import { acceptNagFindings } from './private/nag-suppressions';
-import { awsSamlAudienceFor, DEFAULT_SAML_RECIPIENT } from './private/saml-constants';
 import { samlIdpMetadataXml } from './private/saml-metadata';
 import { partitionSamlEndpoints } from './private/saml-partition';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
@@ -178,7 +179,7 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
         super(scope, id);
         validateEntityId(attributes.entityId);
         const certificate = attributes.signingCertificate;
-        if (!Token.isUnresolved(certificate) && (!/^[A-Za-z0-9+/]+={0,2}$/.test(certificate) || certificate.length % 4 !== 0)) {
+        if (!Token.isUnresolved(certificate) && !isBase64OneLine(certificate)) {
           throw new Error('signingCertificate must be the base64 DER of the certificate on one line (no PEM armour)');
         }
         ({ recipient: this.recipient, audiences: this.audiences } = samlEndpoints(this, attributes.recipient));
@@ -440,7 +441,9 @@ function samlEndpoints(scope: Construct, givenRecipient: string | undefined): { 
       `recipient must be an AWS SAML sign-in endpoint such as ${DEFAULT_SAML_RECIPIENT} or https://<region>.signin.aws.amazon.com/saml, got '${recipient}'`,
     );
   }
-  const awsAudience = givenRecipient !== undefined && !Token.isUnresolved(recipient) ? awsSamlAudienceFor(recipient) : partitionSamlEndpoints(scope).audience;
+  const awsAudience = givenRecipient !== undefined && !Token.isUnresolved(recipient)
+    ? awsSamlAudienceFor(recipient)
+    : partitionSamlEndpoints(scope).audience;
   return { recipient, audiences: [awsAudience, recipient] };
 }
 

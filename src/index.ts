@@ -7,6 +7,6 @@ export * from './signing-keys';
 export * from './delegation-identity-provider';
 export * from './delegation-role';
 export * from './rate-limit-options';
-export * from './delegation-outcome';
+export * from './contract/delegation-outcome';
 export * from './delegation-endpoint';
 export * from './token-delegation';

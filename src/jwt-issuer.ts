@@ -1,6 +1,6 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import { IssuerConfig, ISSUER_NAMESPACE_PATTERN, MAX_CLOCK_TOLERANCE_SECONDS } from './delegation-environment';
+import { IssuerConfig, ISSUER_NAMESPACE_PATTERN, MAX_CLOCK_TOLERANCE_SECONDS } from './contract/delegation-environment';
 
 /** JWS algorithms an issuer may be configured with: asymmetric only, never `none` or HMAC. */
 export enum JwtAlgorithm {

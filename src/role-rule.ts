@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ClaimCondition, validateClaimName } from './claim-condition';
-import { RoleRuleConfig } from './delegation-environment';
+import { RoleRuleConfig } from './contract/delegation-environment';
 import { JwtIssuer } from './jwt-issuer';
 
 /** Options of a {@link RoleRule}. */

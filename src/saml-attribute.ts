@@ -1,5 +1,5 @@
 import { validateClaimName } from './claim-condition';
-import { SamlAttributeConfig } from './delegation-environment';
+import { SamlAttributeConfig } from './contract/delegation-environment';
 import { JwtIssuer } from './jwt-issuer';
 
 /**

@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { validateClaimName } from './claim-condition';
-import { SESSION_TAG_KEY_PATTERN, SessionTagConfig } from './delegation-environment';
+import { SESSION_TAG_KEY_PATTERN, SessionTagConfig } from './contract/delegation-environment';
 import { JwtIssuer } from './jwt-issuer';
 
 /** Options of a session tag taken from a claim. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DelegationConfig } from './config';
 import { DelegationError } from './errors';
 import type { DelegationGrant, DelegationRequest, VerifiedToken } from './types';
-import { MIN_SESSION_DURATION_SECONDS, type ClaimConditionConfig, type RoleRuleConfig } from '../../src/delegation-environment';
+import { MIN_SESSION_DURATION_SECONDS, type ClaimConditionConfig, type RoleRuleConfig } from '../../src/contract/delegation-environment';
 
 /**
  * Characters a subject may contain: enough for Auth0 (`auth0|5f…`, `google-oauth2|1…`), Google and

@@ -3,6 +3,7 @@
  * with the same OAuth `error` code and a dependency's outage always reads the same. Response headers
  * (`WWW-Authenticate`, `Retry-After`, `Allow`) follow from the status and are added by `http.ts` alone.
  */
+import { DelegationOutcome } from '../../src/contract/delegation-outcome';
 
 /** The AWS services and remote keys a request depends on; each names the `<dependency>_…` reasons of its 503s. */
 export type Dependency = 'jwks' | 'kms' | 'secretsmanager' | 'sts';
@@ -23,37 +24,37 @@ const UNAVAILABLE_DESCRIPTIONS: Readonly<Record<Dependency, string>> = {
 export class DelegationError extends Error {
   /** 400 `invalid_request`: the request itself is malformed or asks for something unsupported. */
   static badRequest(reason: string, description: string): DelegationError {
-    return new DelegationError(400, 'invalid_request', description, reason);
+    return new DelegationError(400, DelegationOutcome.INVALID_REQUEST, description, reason);
   }
 
   /** 400 `unsupported_grant_type`: an Auth0 legacy body with another `grant_type` than JWT bearer. */
   static unsupportedGrantType(reason: string, description: string): DelegationError {
-    return new DelegationError(400, 'unsupported_grant_type', description, reason);
+    return new DelegationError(400, DelegationOutcome.UNSUPPORTED_GRANT_TYPE, description, reason);
   }
 
   /** 401 `invalid_token`: the id token is not acceptable (answered with a Bearer challenge). */
   static invalidToken(reason: string, description: string): DelegationError {
-    return new DelegationError(401, 'invalid_token', description, reason);
+    return new DelegationError(401, DelegationOutcome.INVALID_TOKEN, description, reason);
   }
 
   /** 403 `access_denied`: the token is valid, but this user, origin, role or principal is not allowed. */
   static accessDenied(reason: string, description: string): DelegationError {
-    return new DelegationError(403, 'access_denied', description, reason);
+    return new DelegationError(403, DelegationOutcome.ACCESS_DENIED, description, reason);
   }
 
   /** 405 `invalid_request`: any method but POST (answered with `Allow: POST`). */
   static methodNotAllowed(reason: string, description: string): DelegationError {
-    return new DelegationError(405, 'invalid_request', description, reason);
+    return new DelegationError(405, DelegationOutcome.INVALID_REQUEST, description, reason);
   }
 
   /** 413 `invalid_request`: the body is larger than the endpoint accepts. */
   static payloadTooLarge(reason: string, description: string): DelegationError {
-    return new DelegationError(413, 'invalid_request', description, reason);
+    return new DelegationError(413, DelegationOutcome.INVALID_REQUEST, description, reason);
   }
 
   /** 415 `invalid_request`: a body in a media type the endpoint does not read. */
   static unsupportedMediaType(reason: string, description: string): DelegationError {
-    return new DelegationError(415, 'invalid_request', description, reason);
+    return new DelegationError(415, DelegationOutcome.INVALID_REQUEST, description, reason);
   }
 
   /**
@@ -61,7 +62,7 @@ export class DelegationError extends Error {
    * client may retry after `retryAfterSeconds`. The reason is `<dependency>_<detail>`.
    */
   static unavailable(dependency: Dependency, detail: string, retryAfterSeconds: number): DelegationError {
-    return new DelegationError(503, 'temporarily_unavailable', UNAVAILABLE_DESCRIPTIONS[dependency], `${dependency}_${detail}`, { retryAfterSeconds });
+    return new DelegationError(503, DelegationOutcome.TEMPORARILY_UNAVAILABLE, UNAVAILABLE_DESCRIPTIONS[dependency], `${dependency}_${detail}`, { retryAfterSeconds });
   }
 
   /**
@@ -70,12 +71,12 @@ export class DelegationError extends Error {
    * never answered.
    */
   static misconfigured(reason: string, cause: unknown): DelegationError {
-    return new DelegationError(500, 'server_error', 'The delegation service is misconfigured; see its logs', reason, { cause });
+    return new DelegationError(500, DelegationOutcome.SERVER_ERROR, 'The delegation service is misconfigured; see its logs', reason, { cause });
   }
 
   /** 500 `server_error` for a bug: a generic description and nothing of the failure itself. */
   static unexpected(): DelegationError {
-    return new DelegationError(500, 'server_error', 'The delegation service failed unexpectedly', 'unexpected_error');
+    return new DelegationError(500, DelegationOutcome.SERVER_ERROR, 'The delegation service failed unexpectedly', 'unexpected_error');
   }
 
   /** Seconds a client should wait before retrying; set on every 503. */
@@ -84,8 +85,8 @@ export class DelegationError extends Error {
   constructor(
     /** HTTP status: 400, 401, 403, 405, 413, 415, 503 (500 only for bugs and misconfiguration). */
     readonly status: number,
-    /** OAuth-style `error` code, e.g. `invalid_request`, `invalid_token`, `access_denied`, `temporarily_unavailable`. */
-    readonly code: string,
+    /** OAuth-style `error` code: the outcome of the request, as the handler's metric counts it. */
+    readonly code: DelegationOutcome,
     /** Human-readable `error_description`; never contains a token, assertion or credential. */
     readonly description: string,
     /** Short machine-readable reason for logs and metrics, e.g. `jwt_expired`. */

@@ -11,6 +11,7 @@ import { SamlIssuer } from './saml-issuer';
 import { createConfiguredSigner } from './signing';
 import { assumeRoleWithSaml, createStsClient } from './sts';
 import { coldStartFailureLine, requestLogLine, writeLogLine } from './telemetry';
+import { DelegationOutcome } from '../../src/contract/delegation-outcome';
 /** Time kept back from Lambda's remaining time to log and answer after the last dependency call. */
 const ANSWER_MARGIN_MS = 500;
 /** Budget per request when no Lambda context tells the remaining time (local runs). */
@@ -79,8 +80,8 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
   const facts: RequestFacts = {};
   let cors: Record<string, string> = {};
   let response: APIGatewayProxyResult;
-  let outcome = 'issued';
-  let reason = 'issued';
+  let outcome: DelegationOutcome = DelegationOutcome.ISSUED;
+  let reason: string = DelegationOutcome.ISSUED;
   let unexpected: unknown;
 
   try {

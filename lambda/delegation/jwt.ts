@@ -11,7 +11,7 @@ import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set';
 import { MAX_TOKEN_CHARS } from './request';
 import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
 import type { VerifiedToken } from './types';
-import type { IssuerConfig } from '../../src/delegation-environment';
+import type { IssuerConfig } from '../../src/contract/delegation-environment';
 
 export interface TokenVerifierOptions {
   /** Timeout of one JWKS fetch. @default 3000 */

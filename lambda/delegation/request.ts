@@ -3,7 +3,8 @@ import { DelegationError } from './errors';
 import { RequestHeaders } from './headers';
 import { parseStrictJsonObject, type StrictJsonError } from './strict-json';
 import type { DelegationRequest } from './types';
-import { MAX_ID_TOKEN_CHARS } from '../../src/delegation-environment';
+import { MAX_ID_TOKEN_CHARS } from '../../src/contract/delegation-environment';
+import { isBase64OneLine } from '../../src/contract/formats';
 
 export { hasDuplicateTopLevelKey } from './strict-json';
 
@@ -88,7 +89,7 @@ function decodeBody(event: APIGatewayProxyEvent, maxBodyBytes: number): string {
   if (event.isBase64Encoded) {
     // Checked before decoding so a huge body costs no allocation.
     if (raw.length > Math.ceil(maxBodyBytes / 3) * 4 + 4) throw tooLarge();
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) {
+    if (!isBase64OneLine(raw, { allowEmpty: true })) {
       throw DelegationError.badRequest('body_encoding', 'Request body is not valid base64');
     }
     bytes = Buffer.from(raw, 'base64');

@@ -2,7 +2,7 @@ import type { DelegationConfig } from './config';
 import { buildSignedSamlResponse } from './saml';
 import { remoteSignerWithinDeadline, type ConfiguredSigner } from './signing';
 import type { DelegationGrant } from './types';
-import { awsSamlAudienceFor } from '../../src/private/saml-constants';
+import { awsSamlAudienceFor } from '../../src/contract/saml-constants';
 
 /**
  * Issues the signed SAML Response of each grant. Everything that never changes between requests (our

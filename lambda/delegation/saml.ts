@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AssertionInput } from './types';
+import { isBase64OneLine } from '../../src/contract/formats';
 import type { Signer } from '../shared/signer';
 
 /**
@@ -30,7 +31,6 @@ export const NOT_BEFORE_BACKDATE_SECONDS = 60;
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const TEXT_SPECIALS = /[&<>\r]/g;
 const ATTRIBUTE_SPECIALS = /[&<"\t\n\r]/g;
-const BASE64_ONE_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
 const CANONICAL_ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',
   '<': '&lt;',
@@ -183,7 +183,7 @@ export async function buildSignedSamlResponse(
     throw new Error('lifetimeSeconds must be a positive number');
   }
   const { keyInfoCertificate } = options;
-  if (keyInfoCertificate !== undefined && !BASE64_ONE_LINE.test(keyInfoCertificate)) {
+  if (keyInfoCertificate !== undefined && !isBase64OneLine(keyInfoCertificate)) {
     throw new Error('keyInfoCertificate must be one line of base64');
   }
   const keyInfo = keyInfoCertificate === undefined

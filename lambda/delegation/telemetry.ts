@@ -4,7 +4,7 @@
  * can reach the logs even when an error message quotes one.
  */
 
-import { DelegationMetric } from '../../src/delegation-environment';
+import { DelegationMetric } from '../../src/contract/delegation-environment';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 

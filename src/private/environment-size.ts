@@ -2,8 +2,8 @@ import { CfnElement, CfnMapping, CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
-import { LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../delegation-environment';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE } from './signing-certificate-provider';
+import { LAMBDA_ENVIRONMENT_LIMIT_BYTES } from '../contract/delegation-environment';
 
 /**
  * An upper bound of what Lambda measures against its 4 KB limit: the JSON serialization of the

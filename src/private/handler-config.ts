@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { IssuerConfig, MAX_SAML_ATTRIBUTES, MAX_SESSION_TAGS, RoleRuleConfig, SamlAttributeConfig, SessionTagConfig } from '../delegation-environment';
+import { IssuerConfig, MAX_SAML_ATTRIBUTES, MAX_SESSION_TAGS, RoleRuleConfig, SamlAttributeConfig, SessionTagConfig } from '../contract/delegation-environment';
 import { JwtIssuer } from '../jwt-issuer';
 import { RoleRule } from '../role-rule';
 import { SamlAttribute } from '../saml-attribute';

@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { DelegationOutcome } from '../contract/delegation-outcome';
 import { RateLimitOptions } from '../rate-limit-options';
 
 /** WAF's evaluation windows, in seconds. */
@@ -47,7 +48,7 @@ export function rateLimitWebAcl(scope: Construct, id: string, options: RateLimit
     customResponseBodies: {
       TooManyRequests: {
         contentType: 'APPLICATION_JSON',
-        content: JSON.stringify({ error: 'temporarily_unavailable', error_description: 'Too many requests; retry later' }),
+        content: JSON.stringify({ error: DelegationOutcome.TEMPORARILY_UNAVAILABLE, error_description: 'Too many requests; retry later' }),
       },
     },
     rules: [

@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
-import { MAX_ENTITY_ID_LENGTH } from '../delegation-environment';
+import { MAX_ENTITY_ID_LENGTH } from '../contract/delegation-environment';
+import { isBase64OneLine } from '../contract/formats';
 
 /** The inputs of the IdP metadata document; each string may be a CDK token. */
 export interface SamlIdpMetadataProps {
@@ -24,7 +25,6 @@ const XML_ESCAPES: Record<string, string> = {
   '\r': '&#13;',
 };
 const XML_FORBIDDEN_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-const BASE64_ONE_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
  * Escapes a value for a double-quoted XML attribute or for element text. CDK token markers
@@ -82,7 +82,7 @@ function validateMetadataProps(props: SamlIdpMetadataProps): void {
     throw new Error(`SAML metadata needs 1 to ${MAX_SAML_PROVIDER_KEYS} signing certificates, got ${props.certificates.length}`);
   }
   props.certificates.forEach((certificate, index) => {
-    if (!Token.isUnresolved(certificate) && !BASE64_ONE_LINE.test(certificate)) {
+    if (!Token.isUnresolved(certificate) && !isBase64OneLine(certificate)) {
       throw new Error(`SAML signing certificate ${index} must be base64 DER on one line (no PEM armour, no line breaks)`);
     }
   });

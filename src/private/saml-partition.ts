@@ -1,8 +1,8 @@
 import { Aws, CfnMapping, Stack, Token } from 'aws-cdk-lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { IConstruct } from 'constructs';
-import { SamlPartition } from './saml-constants';
-import { SAML_SERVICE_PROVIDERS } from '../delegation-environment';
+import { SAML_SERVICE_PROVIDERS } from '../contract/delegation-environment';
+import { SamlPartition } from '../contract/saml-constants';
 
 /** The Recipient and the AWS Audience of assertions for the stack of `scope`; tokens when the partition is known only at deploy time. */
 export interface PartitionSamlEndpoints {

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { MAX_SESSION_DURATION_SECONDS, MIN_SESSION_DURATION_SECONDS } from '../delegation-environment';
+import { MAX_SESSION_DURATION_SECONDS, MIN_SESSION_DURATION_SECONDS } from '../contract/delegation-environment';
 
 /** Refuses a session length STS would refuse (15 minutes to 12 hours); tokens are left to deploy time. */
 export function validateSessionDuration(sessionDuration: Duration): void {

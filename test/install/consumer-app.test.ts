@@ -286,5 +286,5 @@ test('the identity provider in one stack and the endpoint in another, imported b
 test('a mistake in the app fails cdk synth with the library\'s own message', async () => {
   const failure = await synth('refused.js', appWithAnOriginThatHasAPath(), 'node refused.js').then(() => undefined, (error: unknown) => error);
   expect(failure).toBeInstanceOf(CommandFailed);
-  expect((failure as CommandFailed).stderr).toContain("allowedOrigins: 'https://app.example.com/login' is not an exact https origin");
+  expect((failure as CommandFailed).stderr).toContain("allowedOrigins: 'https://app.example.com/login' must be an exact origin");
 }, TEST_TIMEOUT_MS);

@@ -8,7 +8,7 @@ import { logicalIdsOfType, resolveIntrinsics, resolvedProperties, type Deploymen
 import { loadIamSimulate, rolePolicies, type PolicyDocument } from '../../local/iam-decisions';
 import { loadFromTemplate, type LoopbackSts } from '../../local/sts-server';
 import { delegationFunctionIds, handlerEnvironmentFromTemplate } from '../../local/test-bed';
-import { DelegationEnv, type IssuerConfig } from '../../src/delegation-environment';
+import { DelegationEnv, type IssuerConfig } from '../../src/contract/delegation-environment';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE } from '../../src/private/signing-certificate-provider';
 
 /**
