@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Names, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
@@ -11,7 +11,7 @@ import { acceptNagFindings } from './private/nag-suppressions';
 import { samlIdpMetadataXml } from './private/saml-metadata';
 import { partitionSamlEndpoints } from './private/saml-partition';
 import { SIGNING_CERTIFICATE_RESOURCE_TYPE, SigningCertificateProvider } from './private/signing-certificate-provider';
-import { SIGNING_ALGORITHM, signingKeyPolicy } from './private/signing-key-policy';
+import { SIGNING_ALGORITHM, SigningKeyPolicy } from './private/signing-key-policy';
 import { SigningKeys } from './signing-keys';
 
 
@@ -222,8 +222,8 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
   private readonly publishedValues: string[] = [];
   /** Whether roles of other stacks sign with the created keys (then tagged, and their values exported). */
   private sharedAcrossStacks = false;
-  /** ARNs of the roles the key policy of our own keys lets sign. */
-  private readonly signerArns: string[] = [];
+  /** The policy of the keys created here: who administers them and who signs. */
+  private readonly keyPolicy = new SigningKeyPolicy(this);
   /** Every issuer bound to this provider, through any endpoint. */
   private readonly boundIssuers: BoundIssuer[] = [];
 
@@ -238,9 +238,7 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
       throw new Error('certificateValidity must be between 1 day and 100 years');
     }
 
-    const keys = (props.signingKeys ?? SigningKeys.create())._bind(this, () => signingKeyPolicy(
-      Lazy.list({ produce: () => [...new Set(this.signerArns)] }),
-    ));
+    const keys = (props.signingKeys ?? SigningKeys.create())._bind(this, this.keyPolicy);
     this.signingKey = keys.signingKey;
     this.createdKeys = keys.created;
     if (this.createdKeys.size === 0) {
@@ -288,7 +286,7 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
     if (!Token.isUnresolved(roleArn) && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(roleArn)) {
       throw new Error(`allowSigningBy: '${roleArn}' is not an IAM role ARN`);
     }
-    this.signerArns.push(roleArn);
+    this.keyPolicy.allowNamedSigner(roleArn);
   }
 
   /**
@@ -383,7 +381,7 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
     }
     const keyStack = Stack.of(this);
     if (Stack.of(principal) === keyStack) {
-      this.signerArns.push(principal.roleArn);
+      this.keyPolicy.allowPinnedSigner(principal.roleArn);
       return;
     }
     const roleName = principal.node.defaultChild instanceof iam.CfnRole ? principal.node.defaultChild.roleName : undefined;
@@ -395,7 +393,7 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
     }
     const rolePath = principal.node.defaultChild instanceof iam.CfnRole ? principal.node.defaultChild.path : undefined;
     const pathPart = typeof rolePath === 'string' && !Token.isUnresolved(rolePath) ? rolePath.replace(/^\//, '') : '';
-    this.signerArns.push(keyStack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${pathPart}${roleName}` }));
+    this.keyPolicy.allowNamedSigner(keyStack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${pathPart}${roleName}` }));
   }
 
   private certificateFor(provider: SigningCertificateProvider, key: kms.IKey, id: string, validity: Duration): string {

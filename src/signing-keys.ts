@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { BoundSigningKeys } from './private/bound-signing-keys';
 import { MAX_SAML_PROVIDER_KEYS } from './private/saml-metadata';
 import { assertSigningKeySpec } from './private/signing-key';
+import { SigningKeyPolicy } from './private/signing-key-policy';
 
 /** Options of {@link SigningKeys.create}. */
 export interface CreatedSigningKeysOptions {
@@ -22,6 +23,15 @@ export interface CreatedSigningKeysOptions {
    * @default - the only label of `keys`; required when `keys` lists more than one
    */
   readonly activeKey?: string;
+  /**
+   * The principals that administer the keys: they alone may change the key policy (which decides who
+   * may sign), the keys' tags, aliases and state. Every other principal of the account may read the
+   * keys and nothing more, whatever its own IAM policies allow. KMS requires the principal that
+   * creates a key to be able to change its policy, so list the one that deploys the stack.
+   * @default - the CloudFormation execution role of the stack's synthesizer (`cdk bootstrap`'s
+   * `cdk-<qualifier>-cfn-exec-role-<account>-<region>`); a stack whose synthesizer names none must list them
+   */
+  readonly administrators?: iam.IPrincipal[];
   /**
    * What happens to each key when its label is removed or the stack is destroyed. With
    * `RemovalPolicy.DESTROY` KMS schedules the key's deletion (after its 30-day waiting period); every
@@ -70,7 +80,10 @@ export abstract class SigningKeys {
     if (!keys.includes(activeKey)) {
       throw new Error(`SigningKeys.create: activeKey '${activeKey}' is not one of keys (${keys.join(', ')})`);
     }
-    return new CreatedSigningKeys(keys, activeKey, options.removalPolicy ?? RemovalPolicy.RETAIN);
+    if (options.administrators !== undefined && options.administrators.length === 0) {
+      throw new Error('SigningKeys.create: administrators, when given, must name at least one principal (the one that deploys the stack)');
+    }
+    return new CreatedSigningKeys(keys, activeKey, options.removalPolicy ?? RemovalPolicy.RETAIN, options.administrators);
   }
 
   /**
@@ -90,7 +103,7 @@ export abstract class SigningKeys {
    * Makes or binds the keys in `scope` (the identity provider).
    * @internal
    */
-  public abstract _bind(scope: Construct, keyPolicy: () => iam.PolicyDocument): BoundSigningKeys;
+  public abstract _bind(scope: Construct, keyPolicy: SigningKeyPolicy): BoundSigningKeys;
 }
 
 /** A key label becomes part of construct ids and logical ids. */
@@ -99,11 +112,16 @@ const KEY_LABEL = /^[A-Za-z0-9]{1,20}$/;
 const FIRST_KEY_LABEL = '1';
 
 class CreatedSigningKeys extends SigningKeys {
-  constructor(private readonly labels: string[], private readonly activeKey: string, private readonly removalPolicy: RemovalPolicy) {
+  constructor(
+    private readonly labels: string[],
+    private readonly activeKey: string,
+    private readonly removalPolicy: RemovalPolicy,
+    private readonly administrators: iam.IPrincipal[] | undefined,
+  ) {
     super();
   }
 
-  public _bind(scope: Construct, keyPolicy: () => iam.PolicyDocument): BoundSigningKeys {
+  public _bind(scope: Construct, keyPolicy: SigningKeyPolicy): BoundSigningKeys {
     const created = new Map<string, kms.Key>();
     for (const label of this.labels) {
       // Key '1' keeps the construct ids and description of the one key a provider always had, and each
@@ -114,7 +132,7 @@ class CreatedSigningKeys extends SigningKeys {
         keySpec: kms.KeySpec.RSA_2048,
         keyUsage: kms.KeyUsage.SIGN_VERIFY,
         removalPolicy: this.removalPolicy,
-        policy: keyPolicy(),
+        policy: keyPolicy.document(this.administrators),
       }));
     }
     return {

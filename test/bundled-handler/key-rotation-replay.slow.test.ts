@@ -138,15 +138,17 @@ describe('key rotation replayed on loopback, under load', () => {
       'key 1 signature after step 1': { status: 200 },
       'old container after step 2': { status: 200 },
       'key 1 signature after step 2': { status: 200 },
-      // Retired: the role may no longer sign with key 1 (KMS refuses), and STS no longer trusts its signatures.
-      'old container after step 3': { status: 503, error: 'temporarily_unavailable' },
+      // Retired: STS no longer trusts key 1's signatures. KMS keeps the retired key with its last policy,
+      // which names the handler role in its Principal element, so a container still configured with key 1
+      // signs and STS refuses the assertion (the runbook's wait before step 3 lets such containers go).
+      'old container after step 3': { status: 403, error: 'access_denied' },
       'key 1 signature after step 3': { status: 403, error: 'access_denied' },
     });
     const refusals = sts.calls.filter((call) => call.outcome !== 'issued').map((call) => call.outcome);
-    expect(refusals).toEqual(['InvalidIdentityToken']);
-    // What the handler logged: KMS refused the old container, and STS refused key 1's signature.
+    expect(refusals).toEqual(['InvalidIdentityToken', 'InvalidIdentityToken']);
+    // What the handler logged: STS refused key 1's signatures, from the old container and from the probe.
     const reasonFor = (subject: string) => lines.find((line) => line.subject === subject)?.reason;
-    expect(reasonFor('old-container-3')).toBe('kms_AccessDenied');
+    expect(reasonFor('old-container-3')).toBe('sts_InvalidIdentityToken');
     expect(reasonFor('key-1-3')).toBe('sts_InvalidIdentityToken');
     expect(output).not.toContain('delegation-handler-test-secret');
   });

@@ -1,4 +1,4 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { App, Aws, CliCredentialsStackSynthesizer, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -180,5 +180,46 @@ describe('DelegationIdentityProvider', () => {
   test('an invalid provider name is refused by the SamlProvider L2', () => {
     expect(() => new DelegationIdentityProvider(testStack(), 'Idp', { providerName: 'has space' }))
       .toThrow(/Invalid SAML provider name/);
+  });
+});
+
+describe('the key administrators', () => {
+  const administratorsOf = (template: Template): unknown[] => Object.values(template.findResources('AWS::KMS::Key'))
+    .map((key: any) => key.Properties.KeyPolicy.Statement.find((statement: any) => statement.Sid === 'TheAdministratorsManageTheKey').Condition);
+
+  test('default to the role CloudFormation deploys the stack with', () => {
+    const stack = testStack();
+    new DelegationIdentityProvider(stack, 'Idp');
+    expect(stack.resolve(administratorsOf(Template.fromStack(stack)))).toEqual([{
+      ArnEquals: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1' }] },
+    }]);
+    const agnostic = new Stack(new App(), 'Agnostic');
+    new DelegationIdentityProvider(agnostic, 'Idp');
+    expect(agnostic.resolve(administratorsOf(Template.fromStack(agnostic)))).toEqual([{
+      ArnEquals: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' }] },
+    }]);
+  });
+
+  test('may be named, and are then the only ones', () => {
+    const stack = testStack();
+    const deployer = iam.Role.fromRoleArn(stack, 'Deployer', 'arn:aws:iam::123456789012:role/deployment-pipeline');
+    new DelegationIdentityProvider(stack, 'Idp', { signingKeys: SigningKeys.create({ administrators: [deployer, new iam.AccountPrincipal('123456789012')] }) });
+    expect(stack.resolve(administratorsOf(Template.fromStack(stack)))).toEqual([{
+      ArnEquals: { 'aws:PrincipalArn': ['arn:aws:iam::123456789012:role/deployment-pipeline', { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] }] },
+    }]);
+  });
+
+  test('must be named when the stack is deployed without an execution role CDK knows', () => {
+    const stack = new Stack(new App(), 'CliCredentials', { synthesizer: new CliCredentialsStackSynthesizer() });
+    expect(() => new DelegationIdentityProvider(stack, 'Idp')).toThrow(/deployed without a CloudFormation execution role .* SigningKeys\.create\(\{ administrators: \[\.\.\.\] \}\)/);
+    const deployer = iam.Role.fromRoleName(stack, 'Deployer', 'deployment-pipeline');
+    expect(() => new DelegationIdentityProvider(stack, 'Named', { signingKeys: SigningKeys.create({ administrators: [deployer] }) })).not.toThrow();
+  });
+
+  test('an empty list, or a principal that is not of IAM, is refused', () => {
+    expect(() => SigningKeys.create({ administrators: [] })).toThrow(/must name at least one principal/);
+    const stack = testStack();
+    expect(() => new DelegationIdentityProvider(stack, 'Idp', { signingKeys: SigningKeys.create({ administrators: [new iam.ServicePrincipal('lambda.amazonaws.com')] }) }))
+      .toThrow(/administrators must be IAM principals/);
   });
 });

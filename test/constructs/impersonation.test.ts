@@ -285,10 +285,52 @@ describe('path 3: only the delegation handlers and the certificate provider may 
     expect(decision).not.toBe('Allowed');
   });
 
-  test('administration stays with the account', async () => {
-    for (const action of ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:TagResource']) {
-      expect([action, await keyDecision({ action, keyArn, keyPolicy, identityPolicies: [signEverything], roleName: 'Admin' })]).toEqual([action, 'Allowed']);
+  // The role CloudFormation deploys with (cdk bootstrap's execution role), as the key policy names it.
+  const deploymentRoleName = (keyPolicy.Statement.find((statement: any) => statement.Sid === 'TheAdministratorsManageTheKey')
+    .Condition.ArnEquals['aws:PrincipalArn'] as string[])[0].split(':role/')[1];
+
+  test('the deploying role administers the key: it may rewrite the key policy, tag and schedule deletion', async () => {
+    expect(deploymentRoleName).toMatch(/^cdk-hnb659fds-cfn-exec-role-123456789012-/);
+    for (const action of ['kms:PutKeyPolicy', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:DescribeKey']) {
+      expect([action, await keyDecision({ action, keyArn, keyPolicy, identityPolicies: [signEverything], roleName: deploymentRoleName })])
+        .toEqual([action, 'Allowed']);
     }
+  });
+
+  test('another principal whose own policy allows kms:* on * may read the key but not rewrite its policy or tags', async () => {
+    for (const action of ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:ListResourceTags']) {
+      expect([action, await keyDecision({ action, keyArn, keyPolicy, identityPolicies: [signEverything], roleName: 'PowerUser' })]).toEqual([action, 'Allowed']);
+    }
+    for (const action of ['kms:PutKeyPolicy', 'kms:TagResource', 'kms:UntagResource']) {
+      expect([action, await keyDecision({ action, keyArn, keyPolicy, identityPolicies: [signEverything], roleName: 'PowerUser' })])
+        .toEqual([action, 'ExplicitlyDenied']);
+    }
+    for (const action of ['kms:ScheduleKeyDeletion', 'kms:DisableKey']) {
+      expect([action, await keyDecision({ action, keyArn, keyPolicy, identityPolicies: [signEverything], roleName: 'PowerUser' })]).not.toEqual([action, 'Allowed']);
+    }
+  });
+
+  test('the signers are named in the Principal element, which KMS pins to each role\'s unique id, not by an ARN string', () => {
+    const signerStatements = (keyPolicy.Statement as any[]).filter((statement) => statement.Effect === 'Allow' && [statement.Action].flat().includes('kms:Sign'));
+    expect(signerStatements).toHaveLength(1);
+    const [signers] = signerStatements;
+    expect(signers.Principal.AWS).toEqual(expect.arrayContaining([
+      expect.stringContaining(`:role/${handlerRoleId}`), expect.stringContaining(`:role/${certificateRoleIds[0]}`),
+    ]));
+    expect(signers.Condition).toEqual({ StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' } });
+  });
+
+  test('a role re-created under the handler role\'s name, with kms:* on *, may not sign', async () => {
+    // Its ARN string equals the signer's, but the Principal element names the original role's unique id,
+    // which a role made later never has: simulated as a role the Principal element does not name.
+    const pinned = JSON.parse(JSON.stringify(keyPolicy));
+    for (const statement of pinned.Statement) {
+      if (statement.Effect === 'Allow' && statement.Principal.AWS !== undefined) {
+        statement.Principal.AWS = [statement.Principal.AWS].flat()
+          .map((arn: string) => arn.replace(`:role/${handlerRoleId}`, ':role/OriginalHandlerRole'));
+      }
+    }
+    expect(await keyDecision({ ...sign, keyPolicy: pinned, identityPolicies: [signEverything], roleName: handlerRoleId })).not.toBe('Allowed');
   });
 
   test('an endpoint in another stack is named in the key policy by a fixed role name, without a reference cycle', () => {

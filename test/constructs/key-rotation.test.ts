@@ -118,8 +118,7 @@ describe('key rotation: the template of each step', () => {
     const policies = Object.values(keys).map((key: any) => key.Properties.KeyPolicy);
     expect(policies).toHaveLength(2);
     expect(policies[1]).toEqual(policies[0]);
-    const signers = policies[0].Statement.find((statement: any) => statement.Sid === 'OnlyTheDelegationHandlersSign')
-      .Condition.ArnEquals['aws:PrincipalArn'];
+    const signers = [policies[0].Statement.find((statement: any) => statement.Sid === 'TheDelegationHandlersSign').Principal.AWS].flat();
     expect(signers).toHaveLength(2);
     const handler = delegationFunction(published);
     expect(signers).toContainEqual({ 'Fn::GetAtt': [handler.roleId, 'Arn'] });
