@@ -1,4 +1,4 @@
-import { awscdk, DependencyType, javascript } from 'projen';
+import { awscdk, DependencyType, javascript, JsonPatch } from 'projen';
 
 // The AWS SDK clients and jose are bundled into assets/ by esbuild, so they are build-time
 // dependencies only: users in every language install nothing but this package.
@@ -377,5 +377,31 @@ project.addTask('test:all', {
     { exec: 'git diff --exit-code -- API.md', name: 'API.md is current' },
   ],
 });
+
+// Pull requests are checked as a submission is: in Debian (whose packages carry the SAML verifiers and
+// Chromium the tests drive), by .ci/run, which installs them and runs test:all. The release job builds
+// in the same image, after the same install.
+const DEBIAN_IMAGE = 'debian:bookworm';
+const containerBootstrap = {
+  name: 'Install git in the Debian image',
+  run: 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null',
+};
+const safeWorkspace = { name: 'Trust the checked-out workspace', run: 'git config --global --add safe.directory "$GITHUB_WORKSPACE"' };
+const buildWorkflow = project.github!.tryFindWorkflow('build')!;
+buildWorkflow.file!.addOverride('jobs.build.container', { image: DEBIAN_IMAGE });
+buildWorkflow.file!.patch(
+  JsonPatch.add('/jobs/build/steps/0', containerBootstrap),
+  JsonPatch.add('/jobs/build/steps/2', safeWorkspace),
+  // Install dependencies and build become .ci/run: the Debian packages, npm ci and test:all.
+  JsonPatch.replace('/jobs/build/steps/4', { name: 'Test as a submission is tested', run: 'bash .ci/run' }),
+  JsonPatch.remove('/jobs/build/steps/5'),
+);
+const releaseWorkflow = project.github!.tryFindWorkflow('release')!;
+releaseWorkflow.file!.addOverride('jobs.release.container', { image: DEBIAN_IMAGE });
+releaseWorkflow.file!.patch(
+  JsonPatch.add('/jobs/release/steps/0', containerBootstrap),
+  JsonPatch.add('/jobs/release/steps/2', safeWorkspace),
+  JsonPatch.add('/jobs/release/steps/5', { name: 'Install the test tools', run: 'scripts/install-test-tools.sh' }),
+);
 
 project.synth();
