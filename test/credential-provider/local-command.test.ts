@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startOidcIssuer } from '../../local/oidc-issuer';
 import { parseServerArguments, startLocalServer, type RunningLocalServer } from '../../local/server';
-import { exampleTemplateFile } from '../support/example-template-file';
-import { loadBundledHandler, withoutLogs } from '../support/handler-harness';
 import {
   fromTokenDelegation, TokenDelegationError, type DelegationFetch, type TokenDelegationOptions,
 } from '../../packages/credential-provider/src';
+import { exampleTemplateFile } from '../support/example-template-file';
+import { loadBundledHandler, withoutLogs } from '../support/handler-harness';
 
 /**
  * The credential provider in Node.js against the local command (the example app's template, the bundled
@@ -77,6 +77,8 @@ test('alice\'s provider signs her S3 requests: she puts and lists under users/al
   expect(denied).toBe('AccessDenied');
   expect(requests.count).toBe(1);
   expect(local.testBed!.sts.issued.length - issuedBefore).toBe(1);
+  // The answer's Subject comes along: the prefix the role policy grants is users/<subject>/.
+  expect((await credentials()).subject).toBe('alice');
   first.destroy();
   second.destroy();
 });

@@ -13,6 +13,9 @@ const START = Date.parse('2030-01-01T00:00:00Z');
 /** Looks like a JWT (three long base64url segments); never valid anywhere. */
 const ID_TOKEN = 'eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJhbGljZSIsImlzcyI6Imh0dHBzOi8vaXNzdWVyIn0.c2lnbmF0dXJlLW9mLXRoZS10ZXN0LXRva2VuLW5vdC1yZWFs';
 
+/** The real clock, for the tests that never wait. */
+const REAL_TIME = { now: Date.now, sleep: async () => undefined };
+
 interface Answer {
   readonly status: number;
   readonly body?: unknown;
@@ -122,6 +125,7 @@ describe('an exchange', () => {
       secretAccessKey: 'secret-access-key-1-abcdefghijklmnopqrstuvwxyz',
       sessionToken: 'session-token-1-abcdefghijklmnopqrstuvwxyz0123456789',
       expiration: new Date(START + 3600_000),
+      subject: 'alice',
     });
     expect(credentials.expiration).toBeInstanceOf(Date);
     expect(requests).toHaveLength(1);
@@ -159,7 +163,7 @@ describe('an exchange', () => {
       return new Response(JSON.stringify(credentialsAnswer(1, 900, Date.now()).body), { status: 200 });
     }) as typeof fetch;
     try {
-      const provider = createTokenDelegationProvider({ endpoint: ENDPOINT, idToken: () => ID_TOKEN }, { now: Date.now, sleep: async () => undefined });
+      const provider = createTokenDelegationProvider({ endpoint: ENDPOINT, idToken: () => ID_TOKEN }, REAL_TIME);
       expect((await provider()).accessKeyId).toBe('ASIAEXAMPLE000000001');
       expect(seen).toEqual([ENDPOINT]);
     } finally {
@@ -185,7 +189,8 @@ describe('the cache', () => {
   });
 
   test('a refresh window longer than the credentials\' life makes every call an exchange', async () => {
-    const { provider, requests } = harness([(now) => credentialsAnswer(1, 900, now), (now) => credentialsAnswer(2, 900, now)], { refreshBeforeExpirySeconds: 3600 });
+    const script = [(now: number) => credentialsAnswer(1, 900, now), (now: number) => credentialsAnswer(2, 900, now)];
+    const { provider, requests } = harness(script, { refreshBeforeExpirySeconds: 3600 });
     expect((await provider()).accessKeyId).toBe('ASIAEXAMPLE000000001');
     expect((await provider()).accessKeyId).toBe('ASIAEXAMPLE000000002');
     expect(requests).toHaveLength(2);
@@ -293,18 +298,23 @@ describe('retries', () => {
     expect(requests).toHaveLength(1);
     expect(sleeps).toEqual([]);
     expect(error.name).toBe('TokenDelegationError');
-    expect({ status: error.status, code: error.code, description: error.description, retryable: error.retryable, retryAfterSeconds: error.retryAfterSeconds })
+    const { retryAfterSeconds, retryable } = error;
+    expect({ status: error.status, code: error.code, description: error.description, retryable, retryAfterSeconds })
       .toEqual({ status, code, description, retryable: false, retryAfterSeconds: undefined });
     expect(error.message).toBe(`Token delegation failed: HTTP ${status} ${code}: ${description}`);
   });
 
   test('an answer that is not the contract\'s JSON still rejects with its status', async () => {
-    const { provider } = harness([{ status: 403, body: undefined }, { status: 200, body: { Credentials: { AccessKeyId: 'ASIA' } } }]);
+    const { provider } = harness([{ status: 403, body: undefined }, { status: 200, body: { Credentials: { AccessKeyId: 'ASIA' } } }, (now) => {
+      const { Subject: _subject, ...withoutSubject } = credentialsAnswer(1, 900, now).body as Record<string, unknown>;
+      return { status: 200, body: withoutSubject };
+    }]);
     const refused = await rejection(provider());
     expect([refused.status, refused.code, refused.retryable]).toEqual([403, 'http_error', false]);
     const malformed = await rejection(provider());
     expect([malformed.status, malformed.code, malformed.retryable, malformed.message])
-      .toEqual([200, 'invalid_response', false, 'Token delegation failed: HTTP 200 invalid_response: the answer holds no Credentials']);
+      .toEqual([200, 'invalid_response', false, 'Token delegation failed: HTTP 200 invalid_response: the answer holds no Credentials and Subject']);
+    expect((await rejection(provider())).code).toBe('invalid_response');
   });
 
   test('a network error rejects once, as retryable, with status 0 and the cause kept', async () => {
@@ -327,7 +337,7 @@ describe('retries', () => {
         signal = request.signal as AbortSignal;
         return new Promise((_resolve, reject) => signal!.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
       },
-    }, { now: Date.now, sleep: async () => undefined });
+    }, REAL_TIME);
     const error = await rejection(provider());
     expect(signal?.aborted).toBe(true);
     expect([error.status, error.code, error.retryable, error.message]).toEqual([0, 'timeout', true, 'Token delegation failed: timeout: no answer within 0.05 s']);
@@ -339,7 +349,7 @@ describe('retries', () => {
     }]) {
       const requests: unknown[] = [];
       const provider = createTokenDelegationProvider({ endpoint: ENDPOINT, idToken, fetch: async () => { requests.push(1); throw new Error('unreachable'); } },
-        { now: Date.now, sleep: async () => undefined });
+        REAL_TIME);
       const error = await rejection(provider());
       expect([error.status, error.code, error.retryable, requests.length]).toEqual([0, 'id_token_unavailable', false, 0]);
     }
@@ -363,7 +373,9 @@ describe('a failed refresh', () => {
 
   test('an outage inside the refresh window answers the still-valid credentials, and the next call tries again', async () => {
     const busy = errorAnswer(503, 'temporarily_unavailable', 'STS is unavailable', { 'Retry-After': '1' });
-    const { provider, clock, requests } = harness([(now) => credentialsAnswer(1, 900, now), busy, busy, busy, (now) => credentialsAnswer(2, 900, now)]);
+    const { provider, clock, requests } = harness([
+      (now) => credentialsAnswer(1, 900, now), busy, busy, busy, (now) => credentialsAnswer(2, 900, now),
+    ]);
     const first = await provider();
     clock.now += 700_000;
     expect(await provider()).toBe(first);

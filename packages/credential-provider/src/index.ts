@@ -7,12 +7,17 @@
  * type-check; they are structurally the SDK's `AwsCredentialIdentity` and `AwsCredentialIdentityProvider`.
  */
 
-/** What the provider resolves to: an AWS SDK v3 `AwsCredentialIdentity` with its expiration. */
+/**
+ * What the provider resolves to: an AWS SDK v3 `AwsCredentialIdentity` with its expiration, and the
+ * user's id as AWS sees it (as `fromCognitoIdentityPool` adds the `identityId`).
+ */
 export interface TokenDelegationCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken: string;
   readonly expiration: Date;
+  /** The answer's `Subject`, the role policy's `${saml:sub}`: the user's objects live under `<userPrefix><subject>/`. */
+  readonly subject: string;
 }
 
 /**
@@ -179,10 +184,16 @@ export function createTokenDelegationProvider(options: TokenDelegationOptions, r
       const credentials = answer?.Credentials;
       const expiration = new Date(credentials?.Expiration);
       if (typeof credentials?.AccessKeyId !== 'string' || typeof credentials.SecretAccessKey !== 'string'
-        || typeof credentials.SessionToken !== 'string' || isNaN(expiration.getTime())) {
-        throw new TokenDelegationError(200, 'invalid_response', 'the answer holds no Credentials', false);
+        || typeof credentials.SessionToken !== 'string' || isNaN(expiration.getTime()) || typeof answer.Subject !== 'string') {
+        throw new TokenDelegationError(200, 'invalid_response', 'the answer holds no Credentials and Subject', false);
       }
-      return { accessKeyId: credentials.AccessKeyId, secretAccessKey: credentials.SecretAccessKey, sessionToken: credentials.SessionToken, expiration };
+      return {
+        accessKeyId: credentials.AccessKeyId,
+        secretAccessKey: credentials.SecretAccessKey,
+        sessionToken: credentials.SessionToken,
+        expiration,
+        subject: answer.Subject,
+      };
     }
     throw new TokenDelegationError(
       status,
