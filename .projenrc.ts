@@ -93,7 +93,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'lambda', 'local', 'examples', 'projenrc', 'scripts'],
+    devdirs: ['test', 'lambda', 'local', 'examples', 'projenrc', 'scripts', 'packages'],
   },
   jestOptions: {
     // Tests never re-baseline anything.
@@ -129,7 +129,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   depsUpgrade: false,
 });
 
-for (const pattern of ['/lambda/', '/local/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map', '/rosetta/', '/.tools/']) {
+for (const pattern of ['/lambda/', '/local/', '/examples/', '/scripts/', '/docs/', '/.ci/', '/.jsii-pacmak/', '*.map', '/rosetta/', '/.tools/', '/packages/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -358,6 +358,42 @@ project.addTask('test:cdk-nag-v3', {
   ],
 });
 
+// The app side, packages/credential-provider/ (npm: cdk-token-delegation-credentials): an AWS SDK v3
+// credential provider for the endpoint, a package of its own with no dependency on this library. It is
+// built with this repository's esbuild and tsc, its browser size is measured after every compile (the
+// number goes into its README; over 2 KB min+gzip fails the build), its tests run in the main jest run
+// (test/credential-provider/), and package:js packs it into dist/js beside the library's tarball: the
+// release workflow's npm job publishes every tarball there, so one release publishes both, at the
+// library's version.
+const providerBuild = project.addTask('credential-provider:build', {
+  description: 'Build packages/credential-provider/dist (ESM, CommonJS, declarations)',
+  exec: 'node packages/credential-provider/scripts/build.mjs',
+});
+const providerSize = project.addTask('credential-provider:size', {
+  description: 'Measure the credential provider in a minified browser bundle, gzipped; write it into its README; fail above 2 KB',
+  steps: [{ spawn: providerBuild.name }, { exec: 'node packages/credential-provider/scripts/size.mjs' }],
+});
+project.postCompileTask.spawn(providerSize);
+// After jsii-pacmak, which empties dist/js first.
+project.tasks.tryFind('package:js')!.exec('node packages/credential-provider/scripts/pack.mjs dist/js', {
+  name: 'Pack cdk-token-delegation-credentials into dist/js at the library\'s version',
+});
+project.gitignore.exclude('/packages/credential-provider/dist/');
+// The jobs that build the other languages (and re-pack js before publishing) restore the compiled
+// library from its tarball in dist/js: name it, since dist/js holds the provider's tarball too (with
+// two files the glob would make tar read the second as a member of the first, and fail).
+const extractAll = 'tar --strip-components=1 -xzvf dist/js/*.tgz -C .repo';
+const extractLibrary = 'tar --strip-components=1 -xzvf dist/js/*.jsii.tgz -C .repo';
+for (const [workflowName, jobs] of [
+  ['release', { release_npm: 5, release_maven: 6, release_pypi: 6, release_nuget: 6, release_golang: 6 }],
+  ['build', { 'package-js': 5, 'package-java': 6, 'package-python': 6, 'package-dotnet': 6, 'package-go': 6 }],
+] as const) {
+  project.github!.tryFindWorkflow(workflowName)!.file!.patch(...Object.entries(jobs).flatMap(([job, step]) => [
+    JsonPatch.test(`/jobs/${job}/steps/${step}/run`, extractAll),
+    JsonPatch.replace(`/jobs/${job}/steps/${step}/run`, extractLibrary),
+  ]));
+}
+
 // The whole test suite, as the README and CI run it: build (bundle, type-check, jsii, API.md, unit,
 // conformance and integ-snapshot tests, npm package), the handler tests on Node.js 24, cdk-nag 3, the install
 // test, the other four languages' sources, the example synthesis, and a check that the committed
@@ -375,6 +411,7 @@ project.addTask('test:all', {
     { spawn: 'package:code-only' },
     { spawn: 'synth:example' },
     { exec: 'git diff --exit-code -- API.md', name: 'API.md is current' },
+    { exec: 'git diff --exit-code -- packages/credential-provider/README.md', name: 'The credential provider\'s measured size in its README is current' },
   ],
 });
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives: three independent SAML verifiers, the SAML
-# XSDs, xmllint, and Chromium for the browser test.
+# XSDs, xmllint, Chromium for the browser test, and boto3 for the Python credentials helper's test.
 set -euo pipefail
-packages=(xmlsec1 python3-onelogin-saml2 opensaml-tools opensaml-schemas libxml2-utils chromium)
+packages=(xmlsec1 python3-onelogin-saml2 opensaml-tools opensaml-schemas libxml2-utils chromium python3-boto3)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 missing=()

@@ -1,9 +1,13 @@
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+// In an app: import { fromTokenDelegation } from 'cdk-token-delegation-credentials';
+import { fromTokenDelegation, type TokenDelegationCredentialProvider, type TokenDelegationOptions } from '../../packages/credential-provider/src';
 
 /**
  * The browser example: sign in (here at the local issuer's dev token route; in an app, with the identity
- * provider's SDK), exchange the id token at the delegation endpoint, then list and upload under
- * `<userPrefix><Subject>/` with the AWS SDK v3. Bundled into app.js by `npx projen example:browser`.
+ * provider's SDK), give the S3 client the credential provider of cdk-token-delegation-credentials, which
+ * exchanges the id token at the delegation endpoint and renews the credentials before they expire, then
+ * list and upload under `<userPrefix><subject>/` with the AWS SDK v3. Bundled into app.js by
+ * `npx projen example:browser`.
  */
 
 /** Where the page talks to, from its query string. */
@@ -43,6 +47,8 @@ export interface Session {
   readonly prefix: string;
   readonly expiration: string;
   readonly s3: S3Client;
+  /** The provider the S3 client asks: it answers from its cache until shortly before expiry. */
+  readonly credentials: TokenDelegationCredentialProvider;
 }
 
 export function settingsFrom(search: string): ExampleSettings {
@@ -65,26 +71,35 @@ async function devIdToken(settings: ExampleSettings, user: string): Promise<stri
   return ((await response.json()) as { id_token: string }).id_token;
 }
 
-export async function signIn(settings: ExampleSettings, user: string): Promise<Session> {
-  const idToken = await devIdToken(settings, user);
-  const response = await fetch(`${settings.endpoint}${settings.path}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${idToken}` },
-  });
-  const answer = await response.json() as Record<string, any>;
-  if (!response.ok) throw new Error(`delegation answered ${response.status} ${answer.error}: ${answer.error_description}`);
-  const s3 = new S3Client({
+/**
+ * The credential provider for `user`: `idToken` is called for every exchange, as an app would ask its
+ * identity provider's SDK for the current token. `options` may add a counting `fetch` or another refresh
+ * window (the browser test does both).
+ */
+export function credentialsFor(
+  settings: ExampleSettings,
+  user: string,
+  options: Partial<TokenDelegationOptions> = {},
+): TokenDelegationCredentialProvider {
+  return fromTokenDelegation({ endpoint: `${settings.endpoint}${settings.path}`, idToken: () => devIdToken(settings, user), ...options });
+}
+
+/** An S3 client that signs with the provider's credentials (against the loopback S3 when the page has one). */
+export function s3ClientFor(settings: ExampleSettings, credentials: TokenDelegationCredentialProvider): S3Client {
+  return new S3Client({
     region: settings.region,
     ...(settings.s3Endpoint ? { endpoint: settings.s3Endpoint, forcePathStyle: true } : {}),
-    credentials: {
-      accessKeyId: answer.Credentials.AccessKeyId,
-      secretAccessKey: answer.Credentials.SecretAccessKey,
-      sessionToken: answer.Credentials.SessionToken,
-      expiration: new Date(answer.Credentials.Expiration),
-    },
+    credentials,
   });
-  // answer.Subject is the user's id as AWS sees it: ${saml:sub}.
-  return { subject: answer.Subject, prefix: `${settings.userPrefix}${answer.Subject}/`, expiration: answer.Credentials.Expiration, s3 };
+}
+
+export async function signIn(settings: ExampleSettings, user: string, options: Partial<TokenDelegationOptions> = {}): Promise<Session> {
+  const credentials = credentialsFor(settings, user, options);
+  // The first exchange, made now to show who signed in; the S3 client then gets these from the cache.
+  const { subject, expiration } = await credentials();
+  // subject is the user's id as AWS sees it: ${saml:sub}.
+  const prefix = `${settings.userPrefix}${subject}/`;
+  return { subject, prefix, expiration: expiration.toISOString(), s3: s3ClientFor(settings, credentials), credentials };
 }
 
 export async function listFiles(settings: ExampleSettings, session: Session, prefix = session.prefix): Promise<string[]> {
@@ -137,7 +152,7 @@ function wirePage(): void {
 }
 
 // The functions, for the test that drives this page (and for trying things in the console).
-Object.assign(globalThis, { tokenDelegationExample: { settingsFrom, signIn, listFiles, upload, failureName } });
+Object.assign(globalThis, { tokenDelegationExample: { settingsFrom, signIn, credentialsFor, s3ClientFor, listFiles, upload, failureName } });
 if ((globalThis as unknown as PageGlobals).document.readyState === 'loading') {
   (globalThis as unknown as PageGlobals).document.addEventListener('DOMContentLoaded', wirePage);
 } else {

@@ -141,3 +141,64 @@ test('the loopback S3 answers 404 for a bucket the template does not have and 40
   expect(failures).toEqual({ unknownBucket: 404, unsigned: [403, 'AccessDenied'] });
   await page.close();
 });
+
+test('with cdk-token-delegation-credentials: concurrent first calls make one exchange, the cache serves later asks, and a refresh window longer than the credentials\' life makes a new exchange', async () => {
+  const page = await openExample();
+  const issuedBefore = local.testBed!.sts.issued.length;
+  const result = await page.evaluate(async () => {
+    const example = (globalThis as any).tokenDelegationExample;
+    const settings = example.settingsFrom((globalThis as any).location.search);
+    let exchanges = 0;
+    // The page's fetch, counting the provider's requests to the delegation endpoint.
+    const counting = (url: string, request: unknown) => {
+      exchanges++;
+      return fetch(url, request as RequestInit);
+    };
+
+    // Three S3 clients and two direct calls share one provider and all start at once.
+    const credentials = example.credentialsFor(settings, 'alice', { fetch: counting });
+    const sessions = [0, 1, 2].map(() => ({ prefix: 'users/alice/', s3: example.s3ClientFor(settings, credentials) }));
+    const [listings, direct, again] = await Promise.all([
+      Promise.all(sessions.map((session) => example.listFiles(settings, session))),
+      credentials(),
+      credentials(),
+    ]);
+    const concurrent = { exchanges, listed: listings.length, shared: direct === again, subject: direct.subject };
+    // alice puts and lists under her prefix, and is denied on bob's: all from the cache.
+    const put = await example.upload(settings, sessions[1], 'provider.txt', 'from the provider');
+    const listed = await example.listFiles(settings, sessions[2]);
+    const onBobs = await example.upload(settings, sessions[0], 'x', 'x', 'users/bob/x.txt').then(() => 'allowed', example.failureName);
+    const cached = { exchanges, put, listed, onBobs, same: (await credentials()) === direct };
+
+    // A refresh window of two hours, for credentials that live one: every ask is an exchange.
+    exchanges = 0;
+    const refreshing = example.credentialsFor(settings, 'alice', { fetch: counting, refreshBeforeExpirySeconds: 7200 });
+    const first = await refreshing();
+    const second = await refreshing();
+    // A new client asks once and signs with the newest credentials.
+    const refreshedKey = await example.upload(settings, { prefix: 'users/alice/', s3: example.s3ClientFor(settings, refreshing) }, 'refreshed.txt', 'r');
+    const refreshed = {
+      exchanges,
+      newCredentials: first.accessKeyId !== second.accessKeyId && first.sessionToken !== second.sessionToken,
+      lifeShorterThanWindow: second.expiration.getTime() - Date.now() < 7200 * 1000,
+      refreshedKey,
+    };
+    return { concurrent, cached, refreshed };
+  });
+  expect(result).toEqual({
+    concurrent: { exchanges: 1, listed: 3, shared: true, subject: 'alice' },
+    cached: {
+      exchanges: 1,
+      put: 'users/alice/provider.txt',
+      listed: ['users/alice/hello.txt', 'users/alice/provider.txt'],
+      onBobs: 'AccessDenied',
+      same: true,
+    },
+    refreshed: { exchanges: 3, newCredentials: true, lifeShorterThanWindow: true, refreshedKey: 'users/alice/refreshed.txt' },
+  });
+  // What the local command saw: four sessions issued, one for the shared provider and three for the refreshing one.
+  expect(local.testBed!.sts.issued.length - issuedBefore).toBe(4);
+  expect(local.testBed!.s3!.objects.get(`${bucket}/users/alice/refreshed.txt`)?.body.toString('utf8')).toBe('r');
+  expect(local.testBed!.s3!.objects.has(`${bucket}/users/bob/x.txt`)).toBe(false);
+  await page.close();
+});
