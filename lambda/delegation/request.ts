@@ -137,6 +137,7 @@ function parseBody(body: string, kind: BodyKind): BodyFields {
     } catch (error) {
       const problem = (error as StrictJsonError).problem;
       if (problem === 'duplicate_member') throw DelegationError.badRequest('duplicate_field', 'Request body repeats a field');
+      if (problem === 'proto_member') throw DelegationError.badRequest('unknown_field', 'Request body has a member named __proto__');
       throw DelegationError.badRequest('body_json', problem === 'not_object' ? 'Request body must be a JSON object' : 'Request body is not valid JSON');
     }
   }
