@@ -80,7 +80,8 @@ export interface SamlAttributeOptions {
  * A SAML attribute of the assertion filled from a verified claim: a string, a number, or an array of
  * strings (one AttributeValue each). AWS then exposes it to the trust policy as a `saml:*`
  * condition key, so trust policies written for Auth0's mappings keep working. Values are checked
- * before anything is signed: at most 20, each 1 to 256 characters without control characters.
+ * before anything is signed: at most 20, each 1 to 256 characters without control characters, and only
+ * characters XML can carry (no U+FFFE, U+FFFF or lone surrogate).
  *
  * @example
  * import { AwsSamlAttribute, SamlAttribute } from 'cdk-token-delegation';
