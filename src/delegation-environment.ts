@@ -226,6 +226,11 @@ export interface SamlAttributeConfig {
   readonly claim: string;
   /** When true, a missing claim refuses the request; when false, the attribute is left out. */
   readonly required: boolean;
+  /**
+   * Companion conditions that must all hold for the claim to count, e.g. `email_verified` is true; when
+   * one fails the claim is treated as absent (left out, or refused when `required`). Optional, default `[]`.
+   */
+  readonly requires?: ClaimConditionConfig[];
 }
 
 /** The handler's per-outcome metric (embedded metric format), read by `DelegationEndpoint.metricOutcome`. */

@@ -104,11 +104,16 @@ function conditionHolds(claims: Readonly<Record<string, unknown>>, condition: Cl
   }
 }
 
+/** Whether every companion condition (`requires`) of a rule or attribute holds for these claims. */
+function companionsHold(claims: Readonly<Record<string, unknown>>, requires: readonly ClaimConditionConfig[] | undefined): boolean {
+  return (requires ?? []).every((condition) => conditionHolds(claims, condition));
+}
+
 /** A rule matches only tokens of its own issuer whose claims satisfy its condition and every companion condition. */
 function ruleMatches(token: VerifiedToken, rule: RoleRuleConfig): boolean {
   return rule.issuer === token.issuer
     && conditionHolds(token.claims, rule)
-    && (rule.requires ?? []).every((condition) => conditionHolds(token.claims, condition));
+    && companionsHold(token.claims, rule.requires);
 }
 
 /**
@@ -179,7 +184,8 @@ export const MAX_SAML_ATTRIBUTE_VALUE_CHARS = 256;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 
 /**
- * SAML attributes from the claims mapped for the token's issuer: a string, a finite number, or a
+ * SAML attributes from the claims mapped for the token's issuer, each counted only when its companion
+ * conditions hold: a string, a finite number, or a
  * non-empty array of strings (one value each), at most 20 values of 1 to 256 characters without
  * control characters, all of them XML characters. Anything else refuses the request, so no request gets
  * part of its attributes.
@@ -191,6 +197,13 @@ function samlAttributesOf(token: VerifiedToken, config: DelegationConfig): Array
     if (raw === undefined) {
       if (mapping.required) {
         throw DelegationError.accessDenied('attribute_missing', `The token lacks the claim for SAML attribute ${mapping.name}`);
+      }
+      continue;
+    }
+    // A claim whose companion conditions fail (e.g. an unverified email) does not count: as if it were absent.
+    if (!companionsHold(token.claims, mapping.requires)) {
+      if (mapping.required) {
+        throw DelegationError.accessDenied('attribute_unverified', `The token's claim for SAML attribute ${mapping.name} lacks the claims it requires`);
       }
       continue;
     }
