@@ -193,6 +193,7 @@ describe('Bearer form', () => {
     ['a Basic Authorization header', event({ headers: { Authorization: 'Basic dXNlcjpwYXNz' } }), 400, 'authorization_scheme'],
     ['a Bearer scheme without token', event({ headers: { Authorization: 'Bearer ' } }), 400, 'authorization_scheme'],
     ['two tokens in one header', event({ headers: { Authorization: `Bearer ${TOKEN} ${TOKEN}` } }), 400, 'authorization_scheme'],
+    ['white space after the token (another WAF rate-limit key for the same token)', event({ headers: { Authorization: `Bearer ${TOKEN} ` } }), 400, 'authorization_scheme'],
     ['two Authorization headers', event({ headers: { Authorization: `Bearer ${TOKEN}` }, multiValueHeaders: { Authorization: [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`] } }), 400, 'duplicate_header'],
     ['Authorization headers that differ only in case', event({ headers: { Authorization: `Bearer ${TOKEN}`, authorization: `Bearer ${TOKEN}` } }), 400, 'duplicate_header'],
   ])('refuses %s', (_name, input, status, reason) => {
