@@ -45,7 +45,10 @@ export interface UserPrefixOptions {
 export enum UserItemAccess {
   /** GetItem, BatchGetItem, Query and ConditionCheckItem. */
   READ = 'READ',
-  /** PutItem, UpdateItem, DeleteItem and BatchWriteItem. */
+  /**
+   * PutItem, UpdateItem, DeleteItem and BatchWriteItem; with `attributes`, UpdateItem only (the others
+   * replace or delete whole items, attributes the user may not write included).
+   */
   WRITE = 'WRITE',
   /** Both. */
   READ_WRITE = 'READ_WRITE',
@@ -60,11 +63,23 @@ export interface UserItemsOptions {
   readonly access?: UserItemAccess;
   /**
    * The only attributes a user may read or write (`dynamodb:Attributes`); reads must then name them
-   * (`Select: SPECIFIC_ATTRIBUTES` or a projection) and writes return no other values. The table's
-   * key attributes must be among them.
+   * (`Select: SPECIFIC_ATTRIBUTES` or a projection), writes are UpdateItem only (PutItem, DeleteItem
+   * and BatchWriteItem would replace or delete whole items, attributes the user may not write
+   * included) and return no other values, and a condition check returns no item when it fails
+   * (`ReturnValuesOnConditionCheckFailure: NONE`). The table's key attributes must be among them.
    * @default - every attribute
    */
   readonly attributes?: string[];
+  /**
+   * Indexes users may Query, by name. `dynamodb:LeadingKeys` is the partition key of what a request
+   * reads: on an index, the index's partition key. A local secondary index shares the table's
+   * partition key, so it holds the user's own items only. A global secondary index whose partition key
+   * is another attribute (say `ownerId`) would let a Query for the user's id read every item, whoever
+   * wrote it, that has that id in `ownerId`: grant such an index only when no user can write that
+   * attribute (leave it out of `attributes`) or when its items are meant to be shared.
+   * @default - none: the table only
+   */
+  readonly indexes?: string[];
 }
 
 /** Properties of a {@link DelegationRole}. */
@@ -157,9 +172,9 @@ export class DelegationRole extends iam.Role {
   }
 
   /**
-   * Gives every user access to the items of `table` (and of its indexes) whose partition key is
-   * their id, `${saml:sub}`: `dynamodb:LeadingKeys` must be present and hold nothing else, so a Query
-   * reaches only the user's own partition and a Scan, which has no leading key, is never allowed.
+   * Gives every user access to the items of `table` (and of the `indexes` named) whose partition key
+   * is their id, `${saml:sub}`: `dynamodb:LeadingKeys` must be present and hold nothing else, so a
+   * Query reaches only the user's own partition and a Scan, which has no leading key, is never allowed.
    * The table's partition key must hold the user ids the endpoint issues (`alice`, or
    * `partner:alice` for a namespaced issuer).
    * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
@@ -170,8 +185,18 @@ export class DelegationRole extends iam.Role {
     if (attributes !== undefined && attributes.length === 0) {
       throw new Error('grantUserItems: attributes, when given, must list at least the table\'s key attributes');
     }
-    const reads = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-    const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+    const indexes = options.indexes ?? [];
+    for (const index of indexes) {
+      if (!Token.isUnresolved(index) && !INDEX_NAME.test(index)) {
+        throw new Error(`grantUserItems: indexes must name indexes (3 to 255 of A-Z, a-z, 0-9, '_', '-' and '.'; no wildcard), got '${index}'`);
+      }
+    }
+    const reads = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+    // With attributes, only UpdateItem: it changes the attributes it names and nothing else. PutItem,
+    // DeleteItem and BatchWriteItem (and so TransactWriteItems' Put and Delete) replace or delete the whole item.
+    const writes = attributes
+      ? ['dynamodb:UpdateItem']
+      : ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
     const leadingKeyConditions = {
       'ForAllValues:StringEquals': {
         'dynamodb:LeadingKeys': ['${saml:sub}'],
@@ -180,7 +205,7 @@ export class DelegationRole extends iam.Role {
       // ForAllValues holds for an absent key, so the leading key must be there.
       'Null': { 'dynamodb:LeadingKeys': 'false' },
     };
-    const resourceArns = [table.tableArn, `${table.tableArn}/index/*`];
+    const resourceArns = [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)];
     let grant: iam.Grant | undefined;
     const add = (actions: string[], extra: Record<string, Record<string, string[]>>) => {
       const next = iam.Grant.addToPrincipal({
@@ -191,17 +216,17 @@ export class DelegationRole extends iam.Role {
       });
       grant = grant ? grant.combine(next) : next;
     };
-    if (access !== UserItemAccess.WRITE) {
-      add(reads, attributes ? { StringEqualsIfExists: { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'] } } : {});
+    if (access !== UserItemAccess.WRITE && !attributes) {
+      add([...reads, 'dynamodb:ConditionCheckItem'], {});
+    } else if (access !== UserItemAccess.WRITE) {
+      add(reads, { StringEqualsIfExists: { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'] } });
+      // A condition check that fails may return the whole item (ReturnValuesOnConditionCheckFailure: ALL_OLD),
+      // which IAM reads as dynamodb:ReturnValues for this action (Service Authorization Reference for DynamoDB).
+      add(['dynamodb:ConditionCheckItem'], { StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] } });
     }
     if (access !== UserItemAccess.READ) {
       add(writes, attributes ? { StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] } } : {});
     }
-    acceptNagFindings(this.node.findChild('DefaultPolicy'), [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'The table\'s indexes (<table>/index/*) are reachable only for items whose partition key is the user\'s own id (dynamodb:LeadingKeys = ${saml:sub}).',
-      appliesTo: [{ regex: '/^Resource::.*\\/index\\/\\*$/' }],
-    }]);
     if (table.encryptionKey) {
       const keyActions = access === UserItemAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
       const tableStack = Stack.of(table);
@@ -241,6 +266,9 @@ export class DelegationRole extends iam.Role {
     });
   }
 }
+
+/** A DynamoDB table or index name. */
+const INDEX_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /** Whether a bucket created in this app turns on S3 Bucket Keys; false when it cannot be known. */
 function bucketKeyEnabledOf(bucket: s3.IBucket): boolean {
