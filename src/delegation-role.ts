@@ -136,7 +136,8 @@ export class DelegationRole extends iam.Role {
   /**
    * Gives every user access to `<prefix>${saml:sub}/*` in `bucket`, and lets them list exactly that
    * folder. `${saml:sub}` is the user id the endpoint put in the assertion's NameID; the trailing `/`
-   * keeps `alice` out of `alicex`'s objects.
+   * keeps `alice` out of `alicex`'s objects. On a bucket with an encryption key, uploads must leave
+   * encryption to the bucket's default or name that key (no SSE-S3, other keys or SSE-C).
    */
   public grantUserPrefix(bucket: s3.IBucket, options: UserPrefixOptions = {}): iam.Grant {
     const prefix = options.prefix ?? 'users/';
@@ -144,15 +145,22 @@ export class DelegationRole extends iam.Role {
     const access = options.access ?? UserPrefixAccess.READ_WRITE;
     const userFolder = `${prefix}\${saml:sub}/`;
 
+    const encryptionKey = bucket.encryptionKey;
+    const writes = access !== UserPrefixAccess.READ;
     const objectActions = [
       ...(access !== UserPrefixAccess.WRITE ? ['s3:GetObject', 's3:GetObjectVersion'] : []),
-      ...(access !== UserPrefixAccess.READ ? ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] : []),
+      // On a bucket with its own key, PutObject gets statements of its own (below).
+      ...(writes && !encryptionKey ? ['s3:PutObject'] : []),
+      ...(writes ? ['s3:DeleteObject', 's3:AbortMultipartUpload'] : []),
     ];
-    const objects = iam.Grant.addToPrincipal({
+    let objects = iam.Grant.addToPrincipal({
       grantee: this,
       actions: objectActions,
       resourceArns: [bucket.arnForObjects(`${userFolder}*`)],
     });
+    if (writes && encryptionKey) {
+      objects = objects.combine(this.grantBucketKeyUploads(bucket, encryptionKey.keyArn, userFolder));
+    }
     const listing = iam.Grant.addToPrincipal({
       grantee: this,
       actions: ['s3:ListBucket'],
@@ -165,10 +173,48 @@ export class DelegationRole extends iam.Role {
       appliesTo: [{ regex: '/^Resource::.*<saml:sub>\\/\\*$/' }],
     }]);
     let grant = objects.combine(listing);
-    if (bucket.encryptionKey) {
-      grant = grant.combine(this.grantUserPrefixKey(bucket, bucket.encryptionKey.keyArn, userFolder, access, options.bucketKeyEnabled));
+    if (encryptionKey) {
+      grant = grant.combine(this.grantUserPrefixKey(bucket, encryptionKey.keyArn, userFolder, access, options.bucketKeyEnabled));
     }
     return grant;
+  }
+
+  /**
+   * PutObject under the user's folder of a bucket with its own KMS key, only as the bucket encrypts:
+   * with no encryption header at all (the bucket's default encryption applies), or with SSE-KMS naming
+   * the bucket's key by ARN. Anything else is refused: SSE-S3, another key (another account's
+   * included), SSE-KMS without a key id (S3 would use the account's `aws/s3` key), DSSE-KMS and SSE-C.
+   * Two statements, because IAM ANDs the conditions of one. CreateMultipartUpload and CopyObject are
+   * authorized as PutObject with the same headers; UploadPart carries none and so is the first kind.
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
+   */
+  private grantBucketKeyUploads(bucket: s3.IBucket, keyArn: string, userFolder: string): iam.Grant {
+    const resourceArns = [bucket.arnForObjects(`${userFolder}*`)];
+    const bucketDefault = iam.Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:PutObject'],
+      resourceArns,
+      conditions: {
+        Null: {
+          's3:x-amz-server-side-encryption': 'true',
+          's3:x-amz-server-side-encryption-aws-kms-key-id': 'true',
+          's3:x-amz-server-side-encryption-customer-algorithm': 'true',
+        },
+      },
+    });
+    const bucketKey = iam.Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:PutObject'],
+      resourceArns,
+      conditions: {
+        StringEquals: {
+          's3:x-amz-server-side-encryption': 'aws:kms',
+          's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn,
+        },
+        Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'true' },
+      },
+    });
+    return bucketDefault.combine(bucketKey);
   }
 
   /**
