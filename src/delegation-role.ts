@@ -275,6 +275,7 @@ export class DelegationRole extends iam.Role {
     }
     if (table.encryptionKey) {
       const keyActions = access === UserItemAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+      // As for S3 below: `dynamodb.<region>.<urlSuffix>` in aws-cn (amazonaws.com.cn) is an undocumented assumption.
       const tableStack = Stack.of(table);
       grant = grant!.combine(iam.Grant.addToPrincipal({
         grantee: this,
@@ -296,6 +297,8 @@ export class DelegationRole extends iam.Role {
     bucket: s3.IBucket, keyArn: string, userFolder: string, access: UserPrefixAccess, bucketKeyEnabled?: boolean,
   ): iam.Grant {
     const keyActions = access === UserPrefixAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'];
+    // `s3.<region>.<urlSuffix>` is the form AWS documents for kms:ViaService in the aws and aws-us-gov
+    // partitions; in aws-cn it reads s3.cn-north-1.amazonaws.com.cn, an assumption AWS does not document.
     const bucketStack = Stack.of(bucket);
     const useBucketKey = bucketKeyEnabled ?? bucketKeyEnabledOf(bucket);
     return iam.Grant.addToPrincipal({
