@@ -355,7 +355,7 @@ describe('hasProtoMember', () => {
   });
 
   test('a JSON body with a member named __proto__ inside a field is refused as an unknown field', () => {
-    const body = `{"role":{"__proto__":{"durationSeconds":900}}}`;
+    const body = '{"role":{"__proto__":{"durationSeconds":900}}}';
     const failure = (() => {
       try {
         parseDelegationRequest(event({ headers: { 'Authorization': `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body }));

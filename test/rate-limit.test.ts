@@ -188,7 +188,8 @@ describe('one Bearer token, however it is spelled, counts against one per-token 
     const answers: Array<{ spelling: string; status: number; reason: unknown; key: string }> = [];
     for (const [spelling, authorization] of SPELLINGS) {
       const callsBefore = sts.callCount;
-      const { result, lines } = await captureOutput(() => handler(apiGatewayEvent({ headers: { Authorization: authorization(token) } }), lambdaContext()));
+      const event = apiGatewayEvent({ headers: { Authorization: authorization(token) } });
+      const { result, lines } = await captureOutput(() => handler(event, lambdaContext()));
       answers.push({ spelling, status: result.statusCode, reason: lines[0]?.reason, key: tokenKey(authorization(token)) });
       expect([spelling, sts.callCount - callsBefore]).toEqual([spelling, result.statusCode === 200 ? 1 : 0]);
     }

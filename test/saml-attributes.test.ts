@@ -1,8 +1,8 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../lambda/delegation/config';
 import { resolveIntrinsics } from '../local/cloudformation';
 import { trustDecision } from '../local/iam-decisions';
 import { samlAttributeContext } from '../local/sts-server';
-import { loadConfig } from '../lambda/delegation/config';
 import {
   AwsSamlAttribute, ClaimCondition, DelegationEndpoint, DelegationIdentityProvider, DelegationRole, JwtIssuer, SamlAttribute,
 } from '../src';
