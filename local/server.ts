@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIPv4, isIPv6 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -56,7 +57,10 @@ export const USAGE = `Usage: cdk-token-delegation local --template <file> [optio
                          | node -e "for (const [k, v] of Object.entries(JSON.parse(require('fs').readFileSync(0, 'utf8')))) console.log(k + \\"='\\" + v + \\"'\\")" > delegation.env
                        echo "AWS_REGION='<the stack's region>'" >> delegation.env
   --port <n>         default ${DEFAULT_PORT} (0 picks a free port)
-  --host <addr>      default 127.0.0.1
+  --host <addr>      a loopback address (127.0.0.0/8, ::1 or localhost); default 127.0.0.1
+  --allow-non-loopback
+                     let --host name any other address: the dev token route mints tokens for anyone who
+                     asks, and the loopback S3 and STS answer anyone, so only on a network you trust
   --origin <url>     a browser origin allowed by CORS (repeatable); default ${DEFAULT_LOCAL_ORIGINS.join(', ')}
 
 The test bed evaluates IAM policies with @cloud-copilot/iam-simulate (AGPL-3.0), which this package does
@@ -78,11 +82,29 @@ export interface LocalServerArguments {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Whether `host` can only be reached from this machine: `localhost`, an IPv4 address in 127.0.0.0/8, or
+ * the IPv6 loopback `::1` (in any of its spellings). Any other name or address, `0.0.0.0` and `::` included,
+ * may be reachable from the network.
+ */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  if (isIPv4(host)) return host.startsWith('127.');
+  if (!isIPv6(host)) return false;
+  try {
+    // The URL parser writes an IPv6 address in its canonical form (0:0:0:0:0:0:0:1 becomes ::1).
+    return new URL(`http://[${host}]/`).hostname === '[::1]';
+  } catch {
+    return false;
+  }
+}
+
 /** Parses the command line; throws an Error with a message for the user on anything it does not know. */
 export function parseServerArguments(argv: readonly string[]): LocalServerArguments {
   let mode: LocalServerArguments['mode'] = 'testbed';
   let port = DEFAULT_PORT;
   let host = '127.0.0.1';
+  let allowNonLoopback = false;
   let envFile: string | undefined;
   let templateFile: string | undefined;
   let functionLogicalId: string | undefined;
@@ -129,6 +151,7 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
         break;
       }
       case '--host': host = value(); break;
+      case '--allow-non-loopback': allowNonLoopback = true; break;
       case '--origin': {
         const origin = value();
         if (new URL(origin).origin !== origin) throw new Error(`--origin must be an exact origin such as http://localhost:5173, got ${origin}`);
@@ -146,6 +169,12 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
     throw new Error('Give --template cdk.out/<Stack>.template.json (run "cdk synth" first), or --deployed <file>');
   }
   if (mode === 'deployed' && templateFile !== undefined) throw new Error('--template and --deployed exclude each other');
+  // The dev token route is unauthenticated and the stand-ins trust whoever reaches them: off loopback,
+  // anyone on the network could mint tokens and get credentials (with --deployed, real ones).
+  if (!isLoopbackHost(host) && !allowNonLoopback) {
+    throw new Error(`--host ${host} is not a loopback address: the dev token route and the loopback S3 and STS would answer anyone `
+      + 'who can reach it. Use 127.0.0.1, ::1 or localhost, or add --allow-non-loopback if that is really meant');
+  }
   return {
     mode,
     port,

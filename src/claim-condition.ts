@@ -3,7 +3,7 @@ import { ClaimConditionConfig } from './contract/delegation-environment';
 
 /**
  * A condition on one claim of a verified id token, e.g. that `email_verified` is true. Role rules
- * use them as companion conditions, so that a claim the user can edit counts only once the issuer
+ * and SAML attributes use them as companion conditions, so that a claim the user can edit counts only once the issuer
  * vouches for it.
  *
  * @example

@@ -216,7 +216,7 @@ export class DelegationEndpoint extends Construct {
     if (props.identityProvider instanceof DelegationIdentityProvider) {
       props.identityProvider._bindIssuers(this, props.issuers);
     }
-    for (const warning of editableClaimWarnings(props.issuers, props.roleRules ?? [], props.sessionTags ?? [])) {
+    for (const warning of editableClaimWarnings(props.issuers, props.roleRules ?? [], props.sessionTags ?? [], props.samlAttributes ?? [])) {
       Annotations.of(this).addWarningV2(warning.id, warning.message);
     }
     const sessionDuration = props.sessionDuration ?? Duration.hours(1);

@@ -45,7 +45,10 @@ export interface UserPrefixOptions {
 export enum UserItemAccess {
   /** GetItem, BatchGetItem, Query and ConditionCheckItem. */
   READ = 'READ',
-  /** PutItem, UpdateItem, DeleteItem and BatchWriteItem. */
+  /**
+   * PutItem, UpdateItem, DeleteItem and BatchWriteItem; with `attributes`, UpdateItem only (the others
+   * replace or delete whole items, attributes the user may not write included).
+   */
   WRITE = 'WRITE',
   /** Both. */
   READ_WRITE = 'READ_WRITE',
@@ -60,11 +63,23 @@ export interface UserItemsOptions {
   readonly access?: UserItemAccess;
   /**
    * The only attributes a user may read or write (`dynamodb:Attributes`); reads must then name them
-   * (`Select: SPECIFIC_ATTRIBUTES` or a projection) and writes return no other values. The table's
-   * key attributes must be among them.
+   * (`Select: SPECIFIC_ATTRIBUTES` or a projection), writes are UpdateItem only (PutItem, DeleteItem
+   * and BatchWriteItem would replace or delete whole items, attributes the user may not write
+   * included) and return no other values, and a condition check returns no item when it fails
+   * (`ReturnValuesOnConditionCheckFailure: NONE`). The table's key attributes must be among them.
    * @default - every attribute
    */
   readonly attributes?: string[];
+  /**
+   * Indexes users may Query, by name. `dynamodb:LeadingKeys` is the partition key of what a request
+   * reads: on an index, the index's partition key. A local secondary index shares the table's
+   * partition key, so it holds the user's own items only. A global secondary index whose partition key
+   * is another attribute (say `ownerId`) would let a Query for the user's id read every item, whoever
+   * wrote it, that has that id in `ownerId`: grant such an index only when no user can write that
+   * attribute (leave it out of `attributes`) or when its items are meant to be shared.
+   * @default - none: the table only
+   */
+  readonly indexes?: string[];
 }
 
 /** Properties of a {@link DelegationRole}. */
@@ -121,7 +136,8 @@ export class DelegationRole extends iam.Role {
   /**
    * Gives every user access to `<prefix>${saml:sub}/*` in `bucket`, and lets them list exactly that
    * folder. `${saml:sub}` is the user id the endpoint put in the assertion's NameID; the trailing `/`
-   * keeps `alice` out of `alicex`'s objects.
+   * keeps `alice` out of `alicex`'s objects. On a bucket with an encryption key, uploads must leave
+   * encryption to the bucket's default or name that key (no SSE-S3, other keys or SSE-C).
    */
   public grantUserPrefix(bucket: s3.IBucket, options: UserPrefixOptions = {}): iam.Grant {
     const prefix = options.prefix ?? 'users/';
@@ -129,15 +145,22 @@ export class DelegationRole extends iam.Role {
     const access = options.access ?? UserPrefixAccess.READ_WRITE;
     const userFolder = `${prefix}\${saml:sub}/`;
 
+    const encryptionKey = bucket.encryptionKey;
+    const writes = access !== UserPrefixAccess.READ;
     const objectActions = [
       ...(access !== UserPrefixAccess.WRITE ? ['s3:GetObject', 's3:GetObjectVersion'] : []),
-      ...(access !== UserPrefixAccess.READ ? ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] : []),
+      // On a bucket with its own key, PutObject gets statements of its own (below).
+      ...(writes && !encryptionKey ? ['s3:PutObject'] : []),
+      ...(writes ? ['s3:DeleteObject', 's3:AbortMultipartUpload'] : []),
     ];
-    const objects = iam.Grant.addToPrincipal({
+    let objects = iam.Grant.addToPrincipal({
       grantee: this,
       actions: objectActions,
       resourceArns: [bucket.arnForObjects(`${userFolder}*`)],
     });
+    if (writes && encryptionKey) {
+      objects = objects.combine(this.grantBucketKeyUploads(bucket, encryptionKey.keyArn, userFolder));
+    }
     const listing = iam.Grant.addToPrincipal({
       grantee: this,
       actions: ['s3:ListBucket'],
@@ -150,16 +173,54 @@ export class DelegationRole extends iam.Role {
       appliesTo: [{ regex: '/^Resource::.*<saml:sub>\\/\\*$/' }],
     }]);
     let grant = objects.combine(listing);
-    if (bucket.encryptionKey) {
-      grant = grant.combine(this.grantUserPrefixKey(bucket, bucket.encryptionKey.keyArn, userFolder, access, options.bucketKeyEnabled));
+    if (encryptionKey) {
+      grant = grant.combine(this.grantUserPrefixKey(bucket, encryptionKey.keyArn, userFolder, access, options.bucketKeyEnabled));
     }
     return grant;
   }
 
   /**
-   * Gives every user access to the items of `table` (and of its indexes) whose partition key is
-   * their id, `${saml:sub}`: `dynamodb:LeadingKeys` must be present and hold nothing else, so a Query
-   * reaches only the user's own partition and a Scan, which has no leading key, is never allowed.
+   * PutObject under the user's folder of a bucket with its own KMS key, only as the bucket encrypts:
+   * with no encryption header at all (the bucket's default encryption applies), or with SSE-KMS naming
+   * the bucket's key by ARN. Anything else is refused: SSE-S3, another key (another account's
+   * included), SSE-KMS without a key id (S3 would use the account's `aws/s3` key), DSSE-KMS and SSE-C.
+   * Two statements, because IAM ANDs the conditions of one. CreateMultipartUpload and CopyObject are
+   * authorized as PutObject with the same headers; UploadPart carries none and so is the first kind.
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/specifying-kms-encryption.html
+   */
+  private grantBucketKeyUploads(bucket: s3.IBucket, keyArn: string, userFolder: string): iam.Grant {
+    const resourceArns = [bucket.arnForObjects(`${userFolder}*`)];
+    const bucketDefault = iam.Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:PutObject'],
+      resourceArns,
+      conditions: {
+        Null: {
+          's3:x-amz-server-side-encryption': 'true',
+          's3:x-amz-server-side-encryption-aws-kms-key-id': 'true',
+          's3:x-amz-server-side-encryption-customer-algorithm': 'true',
+        },
+      },
+    });
+    const bucketKey = iam.Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:PutObject'],
+      resourceArns,
+      conditions: {
+        StringEquals: {
+          's3:x-amz-server-side-encryption': 'aws:kms',
+          's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn,
+        },
+        Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'true' },
+      },
+    });
+    return bucketDefault.combine(bucketKey);
+  }
+
+  /**
+   * Gives every user access to the items of `table` (and of the `indexes` named) whose partition key
+   * is their id, `${saml:sub}`: `dynamodb:LeadingKeys` must be present and hold nothing else, so a
+   * Query reaches only the user's own partition and a Scan, which has no leading key, is never allowed.
    * The table's partition key must hold the user ids the endpoint issues (`alice`, or
    * `partner:alice` for a namespaced issuer).
    * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
@@ -170,8 +231,18 @@ export class DelegationRole extends iam.Role {
     if (attributes !== undefined && attributes.length === 0) {
       throw new Error('grantUserItems: attributes, when given, must list at least the table\'s key attributes');
     }
-    const reads = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-    const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+    const indexes = options.indexes ?? [];
+    for (const index of indexes) {
+      if (!Token.isUnresolved(index) && !INDEX_NAME.test(index)) {
+        throw new Error(`grantUserItems: indexes must name indexes (3 to 255 of A-Z, a-z, 0-9, '_', '-' and '.'; no wildcard), got '${index}'`);
+      }
+    }
+    const reads = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+    // With attributes, only UpdateItem: it changes the attributes it names and nothing else. PutItem,
+    // DeleteItem and BatchWriteItem (and so TransactWriteItems' Put and Delete) replace or delete the whole item.
+    const writes = attributes
+      ? ['dynamodb:UpdateItem']
+      : ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
     const leadingKeyConditions = {
       'ForAllValues:StringEquals': {
         'dynamodb:LeadingKeys': ['${saml:sub}'],
@@ -180,7 +251,7 @@ export class DelegationRole extends iam.Role {
       // ForAllValues holds for an absent key, so the leading key must be there.
       'Null': { 'dynamodb:LeadingKeys': 'false' },
     };
-    const resourceArns = [table.tableArn, `${table.tableArn}/index/*`];
+    const resourceArns = [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)];
     let grant: iam.Grant | undefined;
     const add = (actions: string[], extra: Record<string, Record<string, string[]>>) => {
       const next = iam.Grant.addToPrincipal({
@@ -191,19 +262,20 @@ export class DelegationRole extends iam.Role {
       });
       grant = grant ? grant.combine(next) : next;
     };
-    if (access !== UserItemAccess.WRITE) {
-      add(reads, attributes ? { StringEqualsIfExists: { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'] } } : {});
+    if (access !== UserItemAccess.WRITE && !attributes) {
+      add([...reads, 'dynamodb:ConditionCheckItem'], {});
+    } else if (access !== UserItemAccess.WRITE) {
+      add(reads, { StringEqualsIfExists: { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'] } });
+      // A condition check that fails may return the whole item (ReturnValuesOnConditionCheckFailure: ALL_OLD),
+      // which IAM reads as dynamodb:ReturnValues for this action (Service Authorization Reference for DynamoDB).
+      add(['dynamodb:ConditionCheckItem'], { StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] } });
     }
     if (access !== UserItemAccess.READ) {
       add(writes, attributes ? { StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] } } : {});
     }
-    acceptNagFindings(this.node.findChild('DefaultPolicy'), [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'The table\'s indexes (<table>/index/*) are reachable only for items whose partition key is the user\'s own id (dynamodb:LeadingKeys = ${saml:sub}).',
-      appliesTo: [{ regex: '/^Resource::.*\\/index\\/\\*$/' }],
-    }]);
     if (table.encryptionKey) {
       const keyActions = access === UserItemAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+      // As for S3 below: `dynamodb.<region>.<urlSuffix>` in aws-cn (amazonaws.com.cn) is an undocumented assumption.
       const tableStack = Stack.of(table);
       grant = grant!.combine(iam.Grant.addToPrincipal({
         grantee: this,
@@ -225,6 +297,8 @@ export class DelegationRole extends iam.Role {
     bucket: s3.IBucket, keyArn: string, userFolder: string, access: UserPrefixAccess, bucketKeyEnabled?: boolean,
   ): iam.Grant {
     const keyActions = access === UserPrefixAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'];
+    // `s3.<region>.<urlSuffix>` is the form AWS documents for kms:ViaService in the aws and aws-us-gov
+    // partitions; in aws-cn it reads s3.cn-north-1.amazonaws.com.cn, an assumption AWS does not document.
     const bucketStack = Stack.of(bucket);
     const useBucketKey = bucketKeyEnabled ?? bucketKeyEnabledOf(bucket);
     return iam.Grant.addToPrincipal({
@@ -241,6 +315,9 @@ export class DelegationRole extends iam.Role {
     });
   }
 }
+
+/** A DynamoDB table or index name. */
+const INDEX_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /** Whether a bucket created in this app turns on S3 Bucket Keys; false when it cannot be known. */
 function bucketKeyEnabledOf(bucket: s3.IBucket): boolean {

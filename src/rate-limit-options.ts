@@ -10,15 +10,17 @@ import { Duration } from 'aws-cdk-lib';
  */
 export interface RateLimitOptions {
   /**
-   * Requests one client IP address may make within `window`.
+   * Requests one client IP address may make within `window`, whatever they carry (both request forms,
+   * CORS preflights included).
    * @default 300
    */
   readonly perIp?: number;
   /**
-   * Requests one id token may make from one IP address within `window` (WAF keys on the
-   * `Authorization` header, so this applies to the Bearer form; the Auth0 legacy form carries its
-   * token in the body, which WAF cannot key on, and is limited per IP). Auth0 allowed 10 a minute per
-   * user and IP.
+   * Requests one Bearer token may make from one IP address within `window`. WAF keys on the
+   * `Authorization` header read in lower case with runs of white space as one space, and the handler
+   * accepts no other variation, so every spelling of one token counts against one limit. The Auth0
+   * legacy form carries its token in the body, which WAF cannot key on: it is limited per IP only.
+   * Auth0 allowed 10 a minute per user and IP.
    * @default 10
    */
   readonly perTokenAndIp?: number;

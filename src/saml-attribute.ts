@@ -1,6 +1,8 @@
-import { validateClaimName } from './claim-condition';
+import { Token } from 'aws-cdk-lib';
+import { ClaimCondition, validateClaimName } from './claim-condition';
 import { SamlAttributeConfig } from './contract/delegation-environment';
 import { JwtIssuer } from './jwt-issuer';
+import { SAML_ATTRIBUTE_CONDITION_KEYS } from './contract/saml-attribute-keys';
 
 /**
  * A SAML attribute that AWS exposes to trust policies as a `saml:*` condition key, as Auth0's rules
@@ -74,18 +76,30 @@ export interface SamlAttributeOptions {
    * @default - the endpoint's only issuer
    */
   readonly issuer?: JwtIssuer;
+  /**
+   * Companion conditions that must hold for the claim to count, e.g. `ClaimCondition.isTrue('email_verified')`
+   * for an attribute from `email`: trust policies test these attributes, so a claim the user can edit
+   * should count only once the issuer vouches for it. When a condition fails the claim is treated as
+   * absent: the attribute is left out, or the request refused when `required` is true.
+   * @default - none
+   */
+  readonly requireClaims?: ClaimCondition[];
 }
 
 /**
  * A SAML attribute of the assertion filled from a verified claim: a string, a number, or an array of
  * strings (one AttributeValue each). AWS then exposes it to the trust policy as a `saml:*`
  * condition key, so trust policies written for Auth0's mappings keep working. Values are checked
- * before anything is signed: at most 20, each 1 to 256 characters without control characters.
+ * before anything is signed: at most 20, each 1 to 256 characters without control characters, and only
+ * characters XML can carry (no U+FFFE, U+FFFF or lone surrogate).
  *
  * @example
- * import { AwsSamlAttribute, SamlAttribute } from 'cdk-token-delegation';
+ * import { AwsSamlAttribute, ClaimCondition, SamlAttribute } from 'cdk-token-delegation';
  *
  * SamlAttribute.fromClaim(AwsSamlAttribute.EDU_PERSON_AFFILIATION, 'https://example.edu/affiliation');
+ * SamlAttribute.fromClaim(AwsSamlAttribute.MAIL, 'email', {
+ *   requireClaims: [ClaimCondition.isTrue('email_verified')],
+ * });
  */
 export class SamlAttribute {
   /** The attribute `attribute` whose values are the claim `claim`. */
@@ -101,13 +115,27 @@ export class SamlAttribute {
   public readonly required: boolean;
   /** The issuer whose tokens carry the claim, when given. */
   public readonly issuer?: JwtIssuer;
+  /** Companion conditions that must hold for the claim to count. */
+  public readonly requireClaims: ClaimCondition[];
 
   private constructor(attribute: AwsSamlAttribute, claim: string, options: SamlAttributeOptions) {
+    // The type admits members of AwsSamlAttribute only, but plain JavaScript (and casts) can pass any string,
+    // which the handler would refuse at every cold start (or AWS would silently ignore).
+    if (!Token.isUnresolved(attribute) && (typeof attribute !== 'string' || !Object.hasOwn(SAML_ATTRIBUTE_CONDITION_KEYS, attribute))) {
+      throw new Error(`SamlAttribute: '${String(attribute)}' is not an attribute AWS turns into a saml:* condition key; `
+        + 'use a member of AwsSamlAttribute (e.g. AwsSamlAttribute.EDU_PERSON_AFFILIATION, whose value is urn:oid:1.3.6.1.4.1.5923.1.1.1.1)');
+    }
     validateClaimName(claim, `SamlAttribute ${attribute}`);
     this.attribute = attribute;
     this.claim = claim;
     this.required = options.required ?? false;
     this.issuer = options.issuer;
+    this.requireClaims = [...(options.requireClaims ?? [])];
+  }
+
+  /** The `saml:*` condition key AWS exposes this attribute as, e.g. `saml:mail`. */
+  public get conditionKey(): string {
+    return SAML_ATTRIBUTE_CONDITION_KEYS[this.attribute];
   }
 
   /**
@@ -115,6 +143,12 @@ export class SamlAttribute {
    * @internal
    */
   public _toConfig(issuer: string | undefined): SamlAttributeConfig {
-    return { ...(issuer === undefined ? {} : { issuer }), name: this.attribute, claim: this.claim, required: this.required };
+    return {
+      ...(issuer === undefined ? {} : { issuer }),
+      name: this.attribute,
+      claim: this.claim,
+      required: this.required,
+      ...(this.requireClaims.length > 0 ? { requires: this.requireClaims.map((condition) => condition._toConfig()) } : {}),
+    };
   }
 }

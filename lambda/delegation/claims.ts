@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DelegationConfig } from './config';
 import { DelegationError } from './errors';
+import { isXmlText } from './saml';
 import type { DelegationGrant, DelegationRequest, VerifiedToken } from './types';
 import { MIN_SESSION_DURATION_SECONDS, type ClaimConditionConfig, type RoleRuleConfig } from '../../src/contract/delegation-environment';
 
@@ -66,6 +67,7 @@ function subjectOf(token: VerifiedToken): string {
   if (typeof value !== 'string' || value === '') {
     throw DelegationError.accessDenied('subject_missing', 'The token has no usable subject');
   }
+  // SUBJECT_PATTERN is ASCII, a subset of XML's characters: the NameID can always carry a subject it admits.
   if (!SUBJECT_PATTERN.test(value) || value === '.' || value === '..') {
     throw DelegationError.accessDenied('subject_charset', 'The token subject contains characters that are not allowed');
   }
@@ -102,11 +104,16 @@ function conditionHolds(claims: Readonly<Record<string, unknown>>, condition: Cl
   }
 }
 
+/** Whether every companion condition (`requires`) of a rule or attribute holds for these claims. */
+function companionsHold(claims: Readonly<Record<string, unknown>>, requires: readonly ClaimConditionConfig[] | undefined): boolean {
+  return (requires ?? []).every((condition) => conditionHolds(claims, condition));
+}
+
 /** A rule matches only tokens of its own issuer whose claims satisfy its condition and every companion condition. */
 function ruleMatches(token: VerifiedToken, rule: RoleRuleConfig): boolean {
   return rule.issuer === token.issuer
     && conditionHolds(token.claims, rule)
-    && (rule.requires ?? []).every((condition) => conditionHolds(token.claims, condition));
+    && companionsHold(token.claims, rule.requires);
 }
 
 /**
@@ -132,6 +139,17 @@ function chooseRole(token: VerifiedToken, requestedRoleArn: string | undefined, 
 }
 
 /**
+ * Refuses (403 `claim_not_xml`) a claim value that the assertion cannot carry: a character outside XML
+ * 1.0's `Char` (U+FFFE, U+FFFF, a lone surrogate, most controls), which the emitter would refuse only
+ * after the request had been accepted. `what` names the mapping, never the value.
+ */
+function requireXmlText(value: string, what: string): void {
+  if (!isXmlText(value)) {
+    throw DelegationError.accessDenied('claim_not_xml', `The claim for ${what} contains a character a SAML assertion cannot carry`);
+  }
+}
+
+/**
  * Session tags from the claims mapped for the token's issuer. A claim value may be a string or a finite number (written in
  * JavaScript's shortest form, e.g. `42`, `1.5`); booleans, arrays, objects and null are refused, as is
  * any value outside AWS's tag rules, so a request never gets part of its tags.
@@ -152,6 +170,8 @@ function sessionTagsOf(token: VerifiedToken, config: DelegationConfig): Array<{ 
     if (value === undefined || value.length > MAX_TAG_VALUE_CHARS || !TAG_VALUE_PATTERN.test(value)) {
       throw DelegationError.accessDenied('tag_invalid', `The claim for session tag "${tag.key}" is not a valid AWS tag value`);
     }
+    // AWS's tag characters are XML characters today; checked anyway, so a wider tag rule can never reach the emitter.
+    requireXmlText(value, `session tag "${tag.key}"`);
     tags.push({ key: tag.key, value });
   }
   return tags;
@@ -164,9 +184,11 @@ export const MAX_SAML_ATTRIBUTE_VALUE_CHARS = 256;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 
 /**
- * SAML attributes from the claims mapped for the token's issuer: a string, a finite number, or a
+ * SAML attributes from the claims mapped for the token's issuer, each counted only when its companion
+ * conditions hold: a string, a finite number, or a
  * non-empty array of strings (one value each), at most 20 values of 1 to 256 characters without
- * control characters. Anything else refuses the request, so no request gets part of its attributes.
+ * control characters, all of them XML characters. Anything else refuses the request, so no request gets
+ * part of its attributes.
  */
 function samlAttributesOf(token: VerifiedToken, config: DelegationConfig): Array<{ name: string; values: string[] }> {
   const attributes: Array<{ name: string; values: string[] }> = [];
@@ -175,6 +197,13 @@ function samlAttributesOf(token: VerifiedToken, config: DelegationConfig): Array
     if (raw === undefined) {
       if (mapping.required) {
         throw DelegationError.accessDenied('attribute_missing', `The token lacks the claim for SAML attribute ${mapping.name}`);
+      }
+      continue;
+    }
+    // A claim whose companion conditions fail (e.g. an unverified email) does not count: as if it were absent.
+    if (!companionsHold(token.claims, mapping.requires)) {
+      if (mapping.required) {
+        throw DelegationError.accessDenied('attribute_unverified', `The token's claim for SAML attribute ${mapping.name} lacks the claims it requires`);
       }
       continue;
     }
@@ -187,6 +216,9 @@ function samlAttributesOf(token: VerifiedToken, config: DelegationConfig): Array
     const valid = values.length > 0 && values.length <= MAX_SAML_ATTRIBUTE_VALUES && values.every(isValidValue);
     if (!valid) {
       throw DelegationError.accessDenied('attribute_invalid', `The claim for SAML attribute ${mapping.name} is not a valid attribute value`);
+    }
+    for (const value of values as string[]) {
+      requireXmlText(value, `SAML attribute ${mapping.name}`);
     }
     attributes.push({ name: mapping.name, values: values as string[] });
   }

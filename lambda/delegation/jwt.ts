@@ -248,6 +248,9 @@ function strictSegment(segment: string, what: 'header' | 'claims set'): Record<s
     if ((error as StrictJsonError).problem === 'duplicate_member') {
       throw DelegationError.invalidToken('jwt_duplicate_member', `The token's ${what} names a member twice`);
     }
+    if ((error as StrictJsonError).problem === 'proto_member') {
+      throw DelegationError.invalidToken('jwt_proto_member', `The token's ${what} has a member named __proto__`);
+    }
     throw DelegationError.invalidToken('jwt_malformed', 'The token is malformed');
   }
 }

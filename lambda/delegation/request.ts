@@ -24,7 +24,15 @@ const LEGACY_OPTIONAL_FIELDS = ['role', 'principal', 'scope'] as const;
 const BEARER_BODY_FIELDS = ['role', 'durationSeconds'] as const;
 /** Compact JWS: three base64url segments; the signature may be empty so that `alg: none` reaches the verifier and is refused there with a precise reason. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const BEARER_AUTHORIZATION = /^Bearer +(\S+) *$/i;
+/**
+ * `Bearer 1*SP token` (RFC 6750 2.1), the scheme in any case (RFC 9110 11.1: auth schemes are
+ * case-insensitive, and refusing `bearer` would break conforming clients), and nothing before the scheme
+ * or after the token. The per-token WAF rate limit keys on this header after LOWERCASE and
+ * COMPRESS_WHITE_SPACE (src/private/rate-limit-web-acl.ts), which map every spelling accepted here of one
+ * token to one key; trailing white space (which RFC 9110 5.5 puts outside a field value, and which WAF
+ * would not remove) is therefore refused rather than ignored, so no spelling earns a rate-limit key of its own.
+ */
+const BEARER_AUTHORIZATION = /^Bearer +(\S+)$/i;
 /** Field names echoed in error descriptions: letters and underscores only, so no token fragment is ever quoted. */
 const SAFE_FIELD_NAME = /^[A-Za-z_]{1,32}$/;
 
@@ -138,6 +146,7 @@ function parseBody(body: string, kind: BodyKind): BodyFields {
     } catch (error) {
       const problem = (error as StrictJsonError).problem;
       if (problem === 'duplicate_member') throw DelegationError.badRequest('duplicate_field', 'Request body repeats a field');
+      if (problem === 'proto_member') throw DelegationError.badRequest('unknown_field', 'Request body has a member named __proto__');
       throw DelegationError.badRequest('body_json', problem === 'not_object' ? 'Request body must be a JSON object' : 'Request body is not valid JSON');
     }
   }

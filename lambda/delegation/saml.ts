@@ -27,8 +27,18 @@ export const AWS_SAML_ATTRIBUTE_PREFIX = 'https://aws.amazon.com/SAML/Attributes
 /** How far `NotBefore` lies before the issue instant, so a relying party whose clock runs behind still accepts it. */
 export const NOT_BEFORE_BACKDATE_SECONDS = 60;
 
-/** Anything outside the XML 1.0 `Char` production, including lone surrogates (the `u` flag sees them as code points). */
+/**
+ * Anything outside the XML 1.0 `Char` production (TAB, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD,
+ * U+10000..U+10FFFF), including U+FFFE, U+FFFF and lone surrogates (the `u` flag sees them as code points).
+ * The one definition of XML's characters: the emitter refuses such values, and the claim checks refuse
+ * claims holding them before anything is signed.
+ */
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Whether every character of `value` is one XML 1.0 can carry, so the emitter will write it. */
+export function isXmlText(value: string): boolean {
+  return !NOT_XML_CHAR.test(value);
+}
 const TEXT_SPECIALS = /[&<>\r]/g;
 const ATTRIBUTE_SPECIALS = /[&<"\t\n\r]/g;
 const CANONICAL_ESCAPES: Readonly<Record<string, string>> = {
@@ -50,7 +60,7 @@ function assertXmlString(value: unknown, field: string): asserts value is string
   if (typeof value !== 'string') {
     throw new Error(`${field} must be a string`);
   }
-  if (NOT_XML_CHAR.test(value)) {
+  if (!isXmlText(value)) {
     throw new Error(`${field} contains a character that XML 1.0 cannot represent`);
   }
 }

@@ -5,7 +5,7 @@
  */
 
 /** Why a text is not a strict JSON object. */
-export type StrictJsonProblem = 'not_json' | 'not_object' | 'duplicate_member';
+export type StrictJsonProblem = 'not_json' | 'not_object' | 'duplicate_member' | 'proto_member';
 
 /** Thrown by {@link parseStrictJsonObject}. */
 export class StrictJsonError extends Error {
@@ -15,7 +15,12 @@ export class StrictJsonError extends Error {
   }
 }
 
-/** Parses a JSON object whose top-level member names are unique; throws {@link StrictJsonError} otherwise. */
+/**
+ * Parses a JSON object whose top-level member names are unique and in which no object, at any depth, has
+ * a member named `__proto__`; throws {@link StrictJsonError} otherwise. JSON.parse makes `__proto__` an
+ * ordinary own property, but any later copy by assignment (`Object.assign`, `target[name] = value`) would
+ * set the copy's prototype instead, so such a member would read differently to different code.
+ */
 export function parseStrictJsonObject(text: string): Record<string, unknown> {
   let parsed: unknown;
   try {
@@ -29,7 +34,43 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> {
   if (hasDuplicateTopLevelKey(text)) {
     throw new StrictJsonError('duplicate_member');
   }
+  if (hasProtoMember(text)) {
+    throw new StrictJsonError('proto_member');
+  }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Whether a JSON text (already known to be valid) has a member named `__proto__` in any of its objects,
+ * however the name is escaped (`"\u005f_proto__"` too).
+ */
+export function hasProtoMember(json: string): boolean {
+  // One entry per open container: whether it is an object, and whether its next string is a member name.
+  const objects: boolean[] = [];
+  let expectingKey = false;
+  for (let index = 0; index < json.length; index++) {
+    const character = json[index];
+    if (character === '"') {
+      let end = index + 1;
+      while (json[end] !== '"') {
+        end += json[end] === '\\' ? 2 : 1;
+      }
+      if (expectingKey && (JSON.parse(json.slice(index, end + 1)) as string) === '__proto__') {
+        return true;
+      }
+      expectingKey = false;
+      index = end;
+    } else if (character === '{' || character === '[') {
+      objects.push(character === '{');
+      expectingKey = character === '{';
+    } else if (character === '}' || character === ']') {
+      objects.pop();
+      expectingKey = false;
+    } else if (character === ',') {
+      expectingKey = objects[objects.length - 1] === true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -54,11 +54,14 @@ const REJECTION_CODES = new Set([
 ]);
 
 /**
- * STS refusals of the request's parameters rather than of the user: a `DurationSeconds` above the role's
- * MaxSessionDuration, a malformed role or provider ARN. Every value in the call comes from the deployment's
- * configuration (user input is validated before), so these are the operator's to fix.
+ * STS refusals that only the operator can fix, whoever the user is: `ValidationError` refuses the request's
+ * parameters (a `DurationSeconds` above the role's MaxSessionDuration, a malformed role or provider ARN),
+ * every one of which comes from the deployment's configuration (user input is validated before);
+ * `RegionDisabled` (HTTP 403, a sender fault) says STS is deactivated in the handler's Region, which
+ * stays so until someone activates it in the account settings, so a client told to retry would retry forever.
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_enable-regions.html
  */
-const CONFIGURATION_CODES = new Set(['ValidationError']);
+const CONFIGURATION_CODES = new Set(['ValidationError', 'RegionDisabled']);
 
 /** Leaves less than this to STS and the call is not even started. */
 const MIN_CALL_BUDGET_MS = 100;

@@ -39,11 +39,20 @@ function looksRandom(text: string): boolean {
   return /[0-9]/.test(text) && /[A-Z]/.test(text) && /[a-z]/.test(text);
 }
 
-/** Where a JOSE header starts inside a base64url segment: an `e` from which it decodes to `{` then a quoted member. */
+/**
+ * The base64url characters that can begin the encoding of a JOSE header: the first character carries the
+ * top six bits of the first byte, which is `{` (`e`) or JSON white space that JSON.parse, and so jose,
+ * skips before it: space (`I`), TAB or LF (`C`), CR (`D`).
+ */
+const JOSE_HEADER_FIRST_CHARACTER = /[eICD]/g;
+/** A JOSE header decoded: optional JSON white space, `{`, optional white space, then a quoted member name. */
+const JOSE_HEADER_OPENING = /^[ \t\n\r]*\{[ \t\n\r]*"/;
+
+/** Where a JOSE header starts inside a base64url segment: a position from which it decodes to a JSON object's opening. */
 function joseHeaderStart(segment: string): number {
-  for (let index = segment.indexOf('e'); index >= 0; index = segment.indexOf('e', index + 1)) {
-    if (/^\s*\{\s*"/.test(Buffer.from(segment.slice(index), 'base64url').toString('latin1'))) {
-      return index;
+  for (const candidate of segment.matchAll(JOSE_HEADER_FIRST_CHARACTER)) {
+    if (JOSE_HEADER_OPENING.test(Buffer.from(segment.slice(candidate.index), 'base64url').toString('latin1'))) {
+      return candidate.index;
     }
   }
   return -1;

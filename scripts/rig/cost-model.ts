@@ -48,12 +48,11 @@ export const PRICES = {
     source: 'AWS whitepaper "Best Practices for Designing Amazon API Gateway Private APIs", cost optimization, table 4 (docs.aws.amazon.com/whitepapers)',
   },
   kmsSign: {
-    what: 'KMS Sign with an RSA key',
-    usd: 0.15 / 1e4,
+    what: 'KMS Sign with an RSA_2048 key (the default signing key)',
+    usd: 0.03 / 1e4,
     unit: 'request',
-    shown: '$0.15 per 10,000 requests',
-    source: 'https://aws.amazon.com/kms/pricing/ (the request table was not readable here)',
-    assumption: '$0.15 per 10,000 asymmetric requests, as this README stated before; one secondary page (wring.co) lists RSA at $0.03, which would cut this line to a fifth',
+    shown: '$0.03 per 10,000 requests',
+    source: 'https://aws.amazon.com/kms/pricing/ (requests involving RSA 2048 keys; the other asymmetric key specs are $0.15 per 10,000, and asymmetric requests are outside the free tier)',
   },
   kmsKeyMonth: {
     what: 'KMS key, any kind',
@@ -229,7 +228,7 @@ export function signerCost(options: {
     { item: 'API Gateway REST', usdPerMillion: PRICES.apiGatewayRest.usd * MILLION, basis: '$3.50 per million' },
   ];
   if (options.kmsSignsPerDelegation > 0) {
-    lines.push({ item: 'KMS Sign', usdPerMillion: options.kmsSignsPerDelegation * PRICES.kmsSign.usd * MILLION, basis: `${options.kmsSignsPerDelegation} per delegation × $0.15 per 10,000 (assumption, see below)` });
+    lines.push({ item: 'KMS Sign', usdPerMillion: options.kmsSignsPerDelegation * PRICES.kmsSign.usd * MILLION, basis: `${options.kmsSignsPerDelegation} per delegation × $0.03 per 10,000 (RSA_2048)` });
   }
   if (options.secretReadsPerColdStart > 0) {
     lines.push({ item: 'Secrets Manager GetSecretValue', usdPerMillion: COLD_SHARE * options.secretReadsPerColdStart * PRICES.secretsManagerCall.usd * MILLION, basis: `one per cold start (${COLD_SHARE * 100}%) × $0.05 per 10,000` });

@@ -114,6 +114,9 @@ export const SESSION_TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
  *   names `https://signin.amazonaws.cn/saml` and the service provider metadata
  *   `https://signin.amazonaws.cn/static/saml-metadata.xml`, whose entityID `urn:amazon:webservices:cn-north-1`
  *   is the Audience that identity providers configure for the China Regions (both Beijing and Ningxia).
+ *   An assumption: AWS's aws-cn pages name the metadata document, not this value, which is documented
+ *   only by third-party identity providers' setup guides for the China Regions (aws-us-gov's Audience,
+ *   below, is documented by AWS and has the same form).
  * - aws-us-gov: https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-iam.html
  *   ("Application ACS URL: https://signin.amazonaws-us-gov.com/saml", "Application SAML audience:
  *   urn:amazon:webservices:govcloud").
@@ -226,6 +229,11 @@ export interface SamlAttributeConfig {
   readonly claim: string;
   /** When true, a missing claim refuses the request; when false, the attribute is left out. */
   readonly required: boolean;
+  /**
+   * Companion conditions that must all hold for the claim to count, e.g. `email_verified` is true; when
+   * one fails the claim is treated as absent (left out, or refused when `required`). Optional, default `[]`.
+   */
+  readonly requires?: ClaimConditionConfig[];
 }
 
 /** The handler's per-outcome metric (embedded metric format), read by `DelegationEndpoint.metricOutcome`. */

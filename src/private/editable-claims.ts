@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { JwtIssuer } from '../jwt-issuer';
 import { RoleRule } from '../role-rule';
+import { SamlAttribute } from '../saml-attribute';
 import { SessionTag } from '../session-tag';
 
 /**
@@ -56,11 +57,14 @@ const JWKS_ELSEWHERE: ReadonlyArray<{ readonly host: RegExp; readonly where: str
 ];
 
 /**
- * Warnings for likely mistakes in an endpoint's issuers, rules and tags: rules and tags on claims the
- * user can edit, an editable subject claim, an Auth0 issuer without its trailing slash, and a
- * provider whose JWKS is not at the default path while `jwksUri` was left to its default.
+ * Warnings for likely mistakes in an endpoint's issuers, rules, tags and SAML attributes: rules, tags
+ * and attributes on claims the user can edit (rules and attributes unless they require companion
+ * claims), an editable subject claim, an Auth0 issuer without its trailing slash, and a provider whose
+ * JWKS is not at the default path while `jwksUri` was left to its default.
  */
-export function editableClaimWarnings(issuers: readonly JwtIssuer[], rules: readonly RoleRule[], tags: readonly SessionTag[]): ClaimWarning[] {
+export function editableClaimWarnings(
+  issuers: readonly JwtIssuer[], rules: readonly RoleRule[], tags: readonly SessionTag[], attributes: readonly SamlAttribute[] = [],
+): ClaimWarning[] {
   const warnings: ClaimWarning[] = [];
   for (const rule of rules) {
     if (isEditable(rule.claim) && rule.requireClaims.length === 0) {
@@ -75,6 +79,15 @@ export function editableClaimWarnings(issuers: readonly JwtIssuer[], rules: read
       warnings.push({
         id: 'cdk-token-delegation:editableClaimTag',
         message: `SessionTag '${tag.key}' takes its value from '${tag.claim}', which users can choose or edit at most providers: policies that trust aws:PrincipalTag/${tag.key} trust the user's own word.`,
+      });
+    }
+  }
+  for (const attribute of attributes) {
+    if (isEditable(attribute.claim) && attribute.requireClaims.length === 0) {
+      warnings.push({
+        id: 'cdk-token-delegation:editableClaimAttribute',
+        message: `SamlAttribute ${attribute.conditionKey} takes its values from '${attribute.claim}', which users can choose or edit at most providers: `
+          + `trust policies that test ${attribute.conditionKey} trust the user's own word; ${verifiedFlagHint(attribute.claim)}.`,
       });
     }
   }

@@ -26,6 +26,8 @@ import {
  */
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** eduPersonAffiliation from the claim `affiliation`, so that mapped attribute values reach the checks. */
+const SAML_ATTRIBUTES = JSON.stringify([{ name: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.1', claim: 'affiliation', required: false }]);
 const kmsKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 let issuer: LocalOidcIssuer;
@@ -204,6 +206,19 @@ const SUBJECTS: BadInput[] = [
   { name: 'a session tag value over 256 characters', attempt: withClaims({ department: 'd'.repeat(257) }), status: 403, error: 'access_denied', reason: 'tag_invalid' },
   { name: 'a session tag value that is an object', attempt: withClaims({ department: { name: 'sales' } }), status: 403, error: 'access_denied', reason: 'tag_invalid' },
   { name: 'a session tag value with XML markup', attempt: withClaims({ department: '</saml:AttributeValue><saml:AttributeValue>admin' }), status: 403, error: 'access_denied', reason: 'tag_invalid' },
+  { name: 'a session tag value with U+FFFE', attempt: withClaims({ department: 'sales\uFFFE' }), status: 403, error: 'access_denied', reason: 'tag_invalid' },
+  { name: 'a session tag value with a lone surrogate', attempt: withClaims({ department: 'sales\uD800' }), status: 403, error: 'access_denied', reason: 'tag_invalid' },
+  // Outside XML's characters, though within the attribute rules (no control character, 1..256 characters).
+  ...[
+    ['U+FFFE', 'staff\uFFFE'],
+    ['U+FFFF', '\uFFFFstaff'],
+    ['a lone high surrogate', 'staff\uD800'],
+    ['a lone low surrogate', '\uDC00'],
+    ['a reversed surrogate pair', 'staff\uDC00\uD800'],
+  ].flatMap(([what, value]): BadInput[] => [
+    { name: `a SAML attribute value with ${what}`, attempt: withClaims({ affiliation: value }), status: 403, error: 'access_denied', reason: 'claim_not_xml' },
+    { name: `a SAML attribute array member with ${what}`, attempt: withClaims({ affiliation: ['member', value] }), status: 403, error: 'access_denied', reason: 'claim_not_xml' },
+  ]),
 ];
 
 const ESCALATION: BadInput[] = [
@@ -250,7 +265,7 @@ beforeAll(async () => {
   sts = await startStsStub();
   kms = await startKmsStub({ keyId: KMS_KEY_ARN, privateKey: kmsKeys.privateKey });
   restoreAws = setEnvironment(awsTestEnvironment({ sts: sts.endpoint, kms: kms.endpoint }, { accessKeyId: 'AKIDLOCALTESTONLY000', secretAccessKey: 'local-test-secret' }));
-  handler = loadBundledHandler(delegationEnvironment(issuer, { kmsKeyArn: KMS_KEY_ARN }));
+  handler = loadBundledHandler(delegationEnvironment(issuer, { kmsKeyArn: KMS_KEY_ARN }, { DELEGATION_SAML_ATTRIBUTES: SAML_ATTRIBUTES }));
 });
 
 afterAll(async () => {
@@ -273,6 +288,13 @@ test('a good request passes, so the refusals below are caused by what each case 
   expect(result.statusCode).toBe(200);
   expect(kms.callCount).toBe(1);
   expect(sts.callCount).toBe(1);
+});
+
+test('a mapped SAML attribute with XML characters beyond the BMP passes, so the refusals of U+FFFE and lone surrogates are about those alone', async () => {
+  const token = await issuer.sign({ affiliation: ['member', 'staff \u{1F600}', 'caf\u00E9'], department: 'sales' });
+  const { result } = await captureOutput(() => handler(bearer(token).event, lambdaContext()));
+  expect(result.statusCode).toBe(200);
+  expect(sts.calls[0].samlResponseXml).toContain('<saml:AttributeValue>staff \u{1F600}</saml:AttributeValue>');
 });
 
 describe.each(CLASSES)('class %s', (_className, cases) => {

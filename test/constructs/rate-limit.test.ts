@@ -1,7 +1,13 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { startOidcIssuer, type LocalOidcIssuer } from '../../local/oidc-issuer';
 import { DelegationEndpoint, DelegationIdentityProvider, DelegationRole, RateLimitOptions } from '../../src';
+import { startStsStub, type StsStub } from '../support/aws-stubs';
+import {
+  CLIENT_ID, apiGatewayEvent, awsTestEnvironment, captureOutput, delegationEnvironment, lambdaContext, loadBundledHandler, setEnvironment,
+} from '../support/handler-harness';
 import { auth0Issuer } from '../support/stacks';
 
 describe('rate limits through a web ACL the endpoint creates', () => {
@@ -40,7 +46,9 @@ describe('rate limits through a web ACL the endpoint creates', () => {
               Limit: 10,
               AggregateKeyType: 'CUSTOM_KEYS',
               EvaluationWindowSec: 60,
-              CustomKeys: [{ IP: {} }, { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } }],
+              CustomKeys: [{ IP: {} }, {
+                Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }, { Priority: 1, Type: 'COMPRESS_WHITE_SPACE' }] },
+              }],
             },
           },
         }),
@@ -53,7 +61,7 @@ describe('rate limits through a web ACL the endpoint creates', () => {
     });
   });
 
-  test('the 429 is in the endpoint\'s JSON error shape, uncached, with Retry-After and CORS for a single origin', () => {
+  test('the 429 is in the endpoint\'s JSON error shape, uncached, with Retry-After and CORS for a single origin that lets the page read Retry-After', () => {
     const { stack } = endpointStack({ window: Duration.minutes(5), perIp: 1000, perTokenAndIp: 20 });
     const acl = Object.values(Template.fromStack(stack).findResources('AWS::WAFv2::WebACL'))[0].Properties;
     expect(JSON.parse(acl.CustomResponseBodies.TooManyRequests.Content)).toEqual({
@@ -65,6 +73,7 @@ describe('rate limits through a web ACL the endpoint creates', () => {
       { Name: 'Cache-Control', Value: 'no-store' },
       { Name: 'Retry-After', Value: '300' },
       { Name: 'Access-Control-Allow-Origin', Value: 'https://app.example.com' },
+      { Name: 'Access-Control-Expose-Headers', Value: 'Retry-After' },
       { Name: 'Vary', Value: 'Origin' },
     ]);
   });
@@ -102,5 +111,92 @@ describe('rate limits through a web ACL the endpoint creates', () => {
       ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
     ];
     expect(findings.map((finding) => `${finding.id}: ${finding.entry.data}`)).toEqual([]);
+  });
+});
+
+/**
+ * WAF's text transformations as the WAF developer guide describes them, for the ones the web ACL uses: the
+ * aggregation key of a header value, so a test can tell which spellings share a per-token limit.
+ * @see https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-transformation.html
+ */
+function wafTransform(value: string, type: string): string {
+  switch (type) {
+    case 'NONE':
+      return value;
+    case 'LOWERCASE':
+      return value.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+    case 'COMPRESS_WHITE_SPACE':
+      return value.replace(/[\f\t\n\r\v\u00a0]/g, ' ').replace(/ {2,}/g, ' ');
+    default:
+      throw new Error(`No model of WAF's ${type} transformation here`);
+  }
+}
+
+describe('one Bearer token, however it is spelled, counts against one per-token limit', () => {
+  const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  let issuer: LocalOidcIssuer;
+  let sts: StsStub;
+  let restoreAws: () => void;
+
+  beforeAll(async () => {
+    issuer = await startOidcIssuer({ audience: CLIENT_ID });
+    sts = await startStsStub();
+    restoreAws = setEnvironment(awsTestEnvironment({ sts: sts.endpoint }));
+  });
+
+  afterAll(async () => {
+    restoreAws();
+    await Promise.all([issuer.close(), sts.close()]);
+  });
+
+  /** The per-token rule's key of an Authorization value, from the transformations of the synthesized rule. */
+  function tokenKeyOf(): (authorization: string) => string {
+    const app = new App();
+    const stack = new Stack(app, 'Keyed', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
+    const role = new DelegationRole(stack, 'UserRole', { identityProvider });
+    new DelegationEndpoint(stack, 'Endpoint', { identityProvider, defaultRole: role, issuers: [auth0Issuer()], rateLimit: {} });
+    const acl = Object.values(Template.fromStack(stack).findResources('AWS::WAFv2::WebACL'))[0].Properties;
+    const rule = acl.Rules.find((candidate: any) => candidate.Name === 'PerTokenAndIp');
+    const header = rule.Statement.RateBasedStatement.CustomKeys.find((key: any) => key.Header).Header;
+    expect(header.Name).toBe('authorization');
+    const transformations = [...header.TextTransformations].sort((a: any, b: any) => a.Priority - b.Priority).map((t: any) => t.Type as string);
+    return (authorization) => transformations.reduce(wafTransform, authorization);
+  }
+
+  const SPELLINGS: Array<[string, (token: string) => string, number]> = [
+    ['Bearer and one space', (token) => `Bearer ${token}`, 200],
+    ['bearer', (token) => `bearer ${token}`, 200],
+    ['BEARER', (token) => `BEARER ${token}`, 200],
+    ['bEaReR', (token) => `bEaReR ${token}`, 200],
+    ['BeArEr', (token) => `BeArEr ${token}`, 200],
+    ['two spaces', (token) => `Bearer  ${token}`, 200],
+    ['seven spaces and bearer', (token) => `bearer       ${token}`, 200],
+    ['a trailing space', (token) => `Bearer ${token} `, 400],
+    ['trailing spaces', (token) => `BEARER  ${token}    `, 400],
+    ['a leading space', (token) => ` Bearer ${token}`, 400],
+    ['a tab after the scheme', (token) => `Bearer\t${token}`, 400],
+    ['a trailing tab', (token) => `Bearer ${token}\t`, 400],
+    ['a no-break space after the scheme', (token) => `Bearer\u00a0${token}`, 400],
+    ['no space', (token) => `Bearer${token}`, 400],
+  ];
+
+  test('the handler answers each spelling as RFC 6750 and RFC 9110 allow it, and every spelling it answers 200 has one WAF key', async () => {
+    const handler = loadBundledHandler(delegationEnvironment(issuer, { pem: signingKey }));
+    const tokenKey = tokenKeyOf();
+    const token = await issuer.sign();
+    const answers: Array<{ spelling: string; status: number; reason: unknown; key: string }> = [];
+    for (const [spelling, authorization] of SPELLINGS) {
+      const callsBefore = sts.callCount;
+      const event = apiGatewayEvent({ headers: { Authorization: authorization(token) } });
+      const { result, lines } = await captureOutput(() => handler(event, lambdaContext()));
+      answers.push({ spelling, status: result.statusCode, reason: lines[0]?.reason, key: tokenKey(authorization(token)) });
+      expect([spelling, sts.callCount - callsBefore]).toEqual([spelling, result.statusCode === 200 ? 1 : 0]);
+    }
+
+    expect(answers.map(({ spelling, status, reason }) => [spelling, status, reason])).toEqual(
+      SPELLINGS.map(([spelling, , status]) => [spelling, status, status === 200 ? 'issued' : 'authorization_scheme']));
+    const issuedKeys = new Set(answers.filter((answer) => answer.status === 200).map((answer) => answer.key));
+    expect([...issuedKeys]).toEqual([`bearer ${token.toLowerCase()}`]);
   });
 });

@@ -22,6 +22,7 @@ function synthesized(options: UserItemsOptions = {}, tableProps: Partial<dynamod
     ...tableProps,
   });
   table.addLocalSecondaryIndex({ indexName: 'byDate', sortKey: { name: 'date', type: dynamodb.AttributeType.STRING } });
+  table.addGlobalSecondaryIndex({ indexName: 'byOwner', partitionKey: { name: 'ownerId', type: dynamodb.AttributeType.STRING } });
   const grant = role.grantUserItems(table, options);
   const json = Template.fromStack(stack).toJSON() as any;
   const tableArn = resolveIntrinsics(json, { 'Fn::GetAtt': [stack.getLogicalId(table.node.defaultChild as any), 'Arn'] }) as string;
@@ -46,7 +47,7 @@ function decide(
 }
 
 describe('per-user items, evaluated with iam-simulate on the synthesized policy', () => {
-  const { policies, tableArn, grant } = synthesized();
+  const { policies, tableArn, grant } = synthesized({ indexes: ['byDate'] });
   const index = `${tableArn}/index/byDate`;
 
   test('the grant succeeds', () => {
@@ -59,6 +60,24 @@ describe('per-user items, evaluated with iam-simulate on the synthesized policy'
 
   test('alice may Query an index of the table in her own partition', () => {
     expect(decide(policies, 'alice', 'dynamodb:Query', index, { 'dynamodb:LeadingKeys': ['alice'] })).toBe('Allowed');
+  });
+
+  test('an index not named in indexes is refused, whatever its leading key', () => {
+    expect(decide(policies, 'alice', 'dynamodb:Query', `${tableArn}/index/byOwner`, { 'dynamodb:LeadingKeys': ['alice'] })).toBe('ImplicitlyDenied');
+  });
+
+  test('without indexes no index of the table is granted', () => {
+    const plain = synthesized();
+    for (const name of ['byDate', 'byOwner']) {
+      expect(decide(plain.policies, 'alice', 'dynamodb:Query', `${plain.tableArn}/index/${name}`, { 'dynamodb:LeadingKeys': ['alice'] })).toBe('ImplicitlyDenied');
+    }
+    expect(decide(plain.policies, 'alice', 'dynamodb:Query', plain.tableArn, { 'dynamodb:LeadingKeys': ['alice'] })).toBe('Allowed');
+    const resources = plain.policies.flatMap((policy) => policy.Statement as any[]).flatMap((statement) => [statement.Resource].flat());
+    expect(resources.filter((resource) => String(resource).includes('/index/'))).toEqual([]);
+  });
+
+  test.each(['*', 'by*', 'ab', ''])('refuses the index name %j', (name) => {
+    expect(() => synthesized({ indexes: [name] })).toThrow(/grantUserItems: indexes must name indexes/);
   });
 
   test.each([
@@ -121,10 +140,42 @@ describe('access levels and attributes', () => {
     expect(decide(policies, 'alice', 'dynamodb:GetItem', tableArn, { ...own, 'dynamodb:Attributes': ['userId', 'secret'], 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' }))
       .toBe('ImplicitlyDenied');
     expect(decide(policies, 'alice', 'dynamodb:Query', tableArn, { ...own, 'dynamodb:Select': 'ALL_ATTRIBUTES' })).toBe('ImplicitlyDenied');
-    expect(decide(policies, 'alice', 'dynamodb:PutItem', tableArn, { ...own, 'dynamodb:Attributes': ['userId', 'noteId', 'text'], 'dynamodb:ReturnValues': 'ALL_OLD' }))
+    expect(decide(policies, 'alice', 'dynamodb:UpdateItem', tableArn, { ...own, 'dynamodb:Attributes': ['userId', 'noteId', 'text'], 'dynamodb:ReturnValues': 'ALL_OLD' }))
       .toBe('ImplicitlyDenied');
-    expect(decide(policies, 'alice', 'dynamodb:PutItem', tableArn, { ...own, 'dynamodb:Attributes': ['userId', 'noteId', 'text'], 'dynamodb:ReturnValues': 'NONE' }))
+    expect(decide(policies, 'alice', 'dynamodb:UpdateItem', tableArn, { ...own, 'dynamodb:Attributes': ['userId', 'noteId', 'text'], 'dynamodb:ReturnValues': 'NONE' }))
       .toBe('Allowed');
+    expect(decide(policies, 'alice', 'dynamodb:UpdateItem', tableArn, { ...own, 'dynamodb:Attributes': ['userId', 'noteId', 'secret'] }))
+      .toBe('ImplicitlyDenied');
+  });
+
+  test('with attributes, writes that replace or delete a whole item are refused on the user\'s own key; UpdateItem of the allowed attributes is not', () => {
+    const { policies, tableArn } = synthesized({ attributes: ['userId', 'noteId', 'text'] });
+    const ownAllowed = { 'dynamodb:LeadingKeys': ['alice'], 'dynamodb:Attributes': ['userId', 'noteId', 'text'] };
+    for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect([action, decide(policies, 'alice', action, tableArn, ownAllowed)]).toEqual([action, 'ImplicitlyDenied']);
+      expect([action, decide(policies, 'alice', action, tableArn, { ...ownAllowed, 'dynamodb:ReturnValues': 'NONE' })]).toEqual([action, 'ImplicitlyDenied']);
+    }
+    expect(decide(policies, 'alice', 'dynamodb:UpdateItem', tableArn, ownAllowed)).toBe('Allowed');
+    const write = synthesized({ access: UserItemAccess.WRITE, attributes: ['userId', 'noteId', 'text'] });
+    expect(decide(write.policies, 'alice', 'dynamodb:PutItem', write.tableArn, ownAllowed)).toBe('ImplicitlyDenied');
+    expect(decide(write.policies, 'alice', 'dynamodb:UpdateItem', write.tableArn, ownAllowed)).toBe('Allowed');
+  });
+
+  test('with attributes, a condition check may not return the item when it fails', () => {
+    const { policies, tableArn } = synthesized({ attributes: ['userId', 'noteId', 'text'] });
+    const own = { 'dynamodb:LeadingKeys': ['alice'], 'dynamodb:Attributes': ['userId', 'noteId', 'text'] };
+    expect(decide(policies, 'alice', 'dynamodb:ConditionCheckItem', tableArn, { ...own, 'dynamodb:ReturnValues': 'ALL_OLD' })).toBe('ImplicitlyDenied');
+    expect(decide(policies, 'alice', 'dynamodb:ConditionCheckItem', tableArn, { ...own, 'dynamodb:ReturnValues': 'NONE' })).toBe('Allowed');
+    expect(decide(policies, 'alice', 'dynamodb:ConditionCheckItem', tableArn, own)).toBe('Allowed');
+    expect(decide(policies, 'alice', 'dynamodb:ConditionCheckItem', tableArn, { ...own, 'dynamodb:LeadingKeys': ['bob'], 'dynamodb:ReturnValues': 'NONE' }))
+      .toBe('ImplicitlyDenied');
+  });
+
+  test('without attributes every item write of the user\'s own partition stays allowed', () => {
+    const { policies, tableArn } = synthesized();
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem']) {
+      expect([action, decide(policies, 'alice', action, tableArn, { 'dynamodb:LeadingKeys': ['alice'], 'dynamodb:ReturnValues': 'ALL_OLD' })]).toEqual([action, 'Allowed']);
+    }
   });
 
   test('an empty attribute list is refused', () => {
@@ -141,7 +192,7 @@ describe('access levels and attributes', () => {
   });
 });
 
-test('cdk-nag AwsSolutions accepts the index wildcard with its reason and finds nothing else in the grant', () => {
+test('cdk-nag AwsSolutions finds nothing in the grant: indexes are named, so there is no wildcard to accept', () => {
   const app = new App();
   const stack = new Stack(app, 'Items', { env: { account: '123456789012', region: 'eu-west-1' } });
   const role = new DelegationRole(stack, 'UserRole', { identityProvider: new DelegationIdentityProvider(stack, 'Idp') });
@@ -149,7 +200,8 @@ test('cdk-nag AwsSolutions accepts the index wildcard with its reason and finds 
     partitionKey: { name: 'userId', type: dynamodb.AttributeType.STRING },
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
   });
-  role.grantUserItems(table);
+  table.addGlobalSecondaryIndex({ indexName: 'byDate', partitionKey: { name: 'userId', type: dynamodb.AttributeType.STRING } });
+  role.grantUserItems(table, { indexes: ['byDate'] });
   Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
   app.synth();
   const findings = Annotations.fromStack(stack).findError('/Items/UserRole/Role/DefaultPolicy/Resource', Match.stringLikeRegexp('AwsSolutions-.*'));

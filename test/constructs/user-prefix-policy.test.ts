@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { resolvedProperties } from '../../local/cloudformation';
+import { resolveIntrinsics, resolvedProperties } from '../../local/cloudformation';
 import { Decision, rolePolicies, s3Decision, trustDecision } from '../../local/iam-decisions';
 import { DelegationIdentityProvider, DelegationRole, TokenDelegation, UserPrefixAccess } from '../../src';
 import { auth0Issuer, onlyResource, testStack } from '../support/stacks';
@@ -192,6 +192,59 @@ describe('DelegationRole', () => {
     const policies = rolePolicies(template.toJSON() as any, stack.getLogicalId(role.node.defaultChild as any));
     const actions = policies.flatMap((p: any) => p.Statement).flatMap((s: any) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
+  });
+
+  describe('on a bucket with its own KMS key, uploads encrypt only as the bucket does', () => {
+    const stack = testStack();
+    const idp = new DelegationIdentityProvider(stack, 'Idp');
+    const dataKey = new kms.Key(stack, 'DataKey');
+    const encrypted = new s3.Bucket(stack, 'Bucket', { encryptionKey: dataKey });
+    const role = new DelegationRole(stack, 'Role', { identityProvider: idp });
+    role.grantUserPrefix(encrypted);
+    const json = Template.fromStack(stack).toJSON() as any;
+    const policies = rolePolicies(json, stack.getLogicalId(role.node.defaultChild as any));
+    const bucketArn = resolveIntrinsics(json, { 'Fn::GetAtt': [stack.getLogicalId(encrypted.node.defaultChild as any), 'Arn'] }) as string;
+    const keyArn = resolveIntrinsics(json, { 'Fn::GetAtt': [stack.getLogicalId(dataKey.node.defaultChild as any), 'Arn'] }) as string;
+    const otherAccountKey = 'arn:aws:kms:eu-west-1:999999999999:key/aaaaaaaa-0000-4000-8000-000000000000';
+    const put = (context: Record<string, string>, key = 'users/alice/f') =>
+      s3Decision(policies, { subject: 'alice', action: 's3:PutObject', resource: `${bucketArn}/${key}`, context });
+
+    test('the resolved ARNs are the bucket\'s and the key\'s', () => {
+      expect(bucketArn).toMatch(/^arn:aws:s3:::/);
+      expect(keyArn).toMatch(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\//);
+    });
+
+    test.each<[string, Record<string, string>]>([
+      ['no encryption header (the bucket default applies)', {}],
+      ['SSE-KMS with the bucket\'s key', { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'KEY' }],
+    ])('an upload with %s is allowed', (_name, context) => {
+      expect(put(Object.fromEntries(Object.entries(context).map(([name, value]) => [name, value === 'KEY' ? keyArn : value])))).toBe('Allowed');
+    });
+
+    test.each<[string, Record<string, string>]>([
+      ['SSE-S3', { 's3:x-amz-server-side-encryption': 'AES256' }],
+      ['SSE-KMS with another account\'s key', { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': otherAccountKey }],
+      ['SSE-KMS without a key id (the account\'s aws/s3 key)', { 's3:x-amz-server-side-encryption': 'aws:kms' }],
+      ['DSSE-KMS with the bucket\'s key', { 's3:x-amz-server-side-encryption': 'aws:kms:dsse', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'KEY' }],
+      ['SSE-C', { 's3:x-amz-server-side-encryption-customer-algorithm': 'AES256' }],
+      ['a key id without the encryption header', { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'KEY' }],
+    ])('an upload with %s is refused', (_name, context) => {
+      expect(put(Object.fromEntries(Object.entries(context).map(([name, value]) => [name, value === 'KEY' ? keyArn : value])))).toBe('ImplicitlyDenied');
+    });
+
+    test('the bucket\'s own encryption does not open another user\'s prefix, and reads and deletes are unchanged', () => {
+      expect(put({}, 'users/bob/f')).toBe('ImplicitlyDenied');
+      expect(put({ 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn }, 'users/bob/f')).toBe('ImplicitlyDenied');
+      for (const action of ['s3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload']) {
+        expect([action, s3Decision(policies, { subject: 'alice', action, resource: `${bucketArn}/users/alice/f` })]).toEqual([action, 'Allowed']);
+      }
+    });
+  });
+
+  test('on a bucket without its own key, uploads keep their encryption headers', () => {
+    const { policies, bucket } = synthesized();
+    expect(s3Decision(policies, { subject: 'alice', action: 's3:PutObject', resource: `${bucket}/users/alice/f`, context: { 's3:x-amz-server-side-encryption': 'AES256' } }))
+      .toBe('Allowed');
   });
 
   test('works on an imported bucket', () => {

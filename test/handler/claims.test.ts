@@ -405,6 +405,31 @@ describe('SAML attributes from claims', () => {
     const partner = token({ affiliation: 'staff' }, { issuer: 'https://partner.example.com/', namespace: 'partner' });
     expect(decideGrant(partner, request(), mapped).samlAttributes).toEqual([]);
   });
+
+  describe('with companion claims (requireClaims)', () => {
+    const verifiedMail = (required: boolean) => config({
+      samlAttributes: [{ issuer: ISSUER, name: MAIL, claim: 'email', required, requires: [{ claim: 'email_verified', match: 'true' }] }],
+    });
+
+    test.each<[string, unknown]>([['the boolean true', true], ['the string "true"', 'true']])('the claim counts when email_verified is %s', (_name, verified) => {
+      expect(decideGrant(token({ email: 'a@example.edu', email_verified: verified }), request(), verifiedMail(false)).samlAttributes)
+        .toEqual([{ name: MAIL, values: ['a@example.edu'] }]);
+    });
+
+    test.each<[string, Record<string, unknown>]>([
+      ['email_verified false', { email_verified: false }],
+      ['email_verified 1', { email_verified: 1 }],
+      ['no email_verified', {}],
+    ])('with %s the attribute is left out, as if the claim were absent', (_name, claims) => {
+      expect(decideGrant(token({ email: 'victim@example.edu', ...claims }), request(), verifiedMail(false)).samlAttributes).toEqual([]);
+    });
+
+    test('with a required attribute an unverified claim refuses the request (403 attribute_unverified)', () => {
+      expectRefused(() => decideGrant(token({ email: 'victim@example.edu', email_verified: false }), request(), verifiedMail(true)),
+        403, 'access_denied', 'attribute_unverified');
+      expectRefused(() => decideGrant(token({ email_verified: true }), request(), verifiedMail(true)), 403, 'access_denied', 'attribute_missing');
+    });
+  });
 });
 
 describe('sessions limited to the token\'s lifetime', () => {

@@ -100,6 +100,22 @@ describe('loadConfig: a valid environment', () => {
     expect([config.roles.rules[0].issuer, config.sessionTags[0].issuer, config.samlAttributes[0].issuer]).toEqual([AUTH0, AUTH0, AUTH0]);
   });
 
+  test('a SAML attribute keeps its companion conditions, and leaves them out when there are none', () => {
+    const config = loadConfig(env({
+      [DelegationEnv.SAML_ATTRIBUTES]: JSON.stringify([
+        { name: 'urn:oid:0.9.2342.19200300.100.1.3', claim: 'email', required: true, requires: [{ claim: 'email_verified', match: 'true' }] },
+        { name: 'urn:oid:2.5.4.3', claim: 'name', required: false, requires: [] },
+      ]),
+    }));
+    expect(config.samlAttributes).toEqual([
+      { issuer: AUTH0, name: 'urn:oid:0.9.2342.19200300.100.1.3', claim: 'email', required: true, requires: [{ claim: 'email_verified', match: 'true' }] },
+      { issuer: AUTH0, name: 'urn:oid:2.5.4.3', claim: 'name', required: false },
+    ]);
+    expect(messageOf(() => loadConfig(env({
+      [DelegationEnv.SAML_ATTRIBUTES]: JSON.stringify([{ name: 'urn:oid:2.5.4.3', claim: 'name', required: false, requires: [{ claim: 'v', match: 'regex' }] }]),
+    })))).toContain('DELEGATION_SAML_ATTRIBUTES[0].requires[0].match: must be "equals", "contains" or "true"');
+  });
+
   test('the same tag key may be mapped for two issuers', () => {
     const config = loadConfig(env({
       [DelegationEnv.ISSUERS]: JSON.stringify([issuer(), issuer({ issuer: COGNITO, namespace: 'cognito' })]),

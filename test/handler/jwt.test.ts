@@ -464,6 +464,24 @@ describe('the token\'s own JSON is read as strictly as request bodies', () => {
     await expectInvalid(await signTexts(`{"alg":"RS256","alg":"RS256","kid":"${kid}"}`, claimsText()), 'jwt_duplicate_member');
   });
 
+  test.each([
+    ['at the top level', ',"__proto__":{"admin":true}'],
+    ['escaped', ',"\\u005f_proto__":{"admin":true}'],
+    ['inside a claim', ',"address":{"__proto__":{"admin":true}}'],
+    ['inside an object in an array', ',"orgs":[{"__proto__":{"admin":true}}]'],
+  ])('a claims set with a member named __proto__ %s is refused, though its signature is valid (jwt_proto_member)', async (_where, extra) => {
+    await expectInvalid(await signTexts(headerText(), claimsText(extra)), 'jwt_proto_member');
+  });
+
+  test('a header with a member named __proto__ is refused', async () => {
+    await expectInvalid(await signTexts(`{"alg":"RS256","kid":"${issuer.keys[0].kid}","__proto__":{"crit":["x"]}}`, claimsText()), 'jwt_proto_member');
+  });
+
+  test('__proto__ as a value or inside a string is an ordinary value (control)', async () => {
+    const verified = await shared.verify(await signTexts(headerText(), claimsText(',"note":"__proto__","tags":["__proto__"],"x":{"y":"\\"__proto__\\":1"}')));
+    expect(verified.claims.note).toBe('__proto__');
+  });
+
   test('a claims set that is not valid UTF-8 is refused (jose alone would read U+FFFD)', async () => {
     const text = Buffer.from(claimsText(',"name":"x"'));
     const invalid = Buffer.concat([text.subarray(0, text.length - 3), Buffer.from([0xff]), text.subarray(text.length - 2)]);

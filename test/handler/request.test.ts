@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DelegationError } from '../../lambda/delegation/errors';
 import { errorHeaders } from '../../lambda/delegation/http';
 import { REFRESH_TOKEN_REFUSAL, hasDuplicateTopLevelKey, parseDelegationRequest } from '../../lambda/delegation/request';
+import { hasProtoMember } from '../../lambda/delegation/strict-json';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 /** Shaped like a JWS; never verified here. */
@@ -192,6 +193,7 @@ describe('Bearer form', () => {
     ['a Basic Authorization header', event({ headers: { Authorization: 'Basic dXNlcjpwYXNz' } }), 400, 'authorization_scheme'],
     ['a Bearer scheme without token', event({ headers: { Authorization: 'Bearer ' } }), 400, 'authorization_scheme'],
     ['two tokens in one header', event({ headers: { Authorization: `Bearer ${TOKEN} ${TOKEN}` } }), 400, 'authorization_scheme'],
+    ['white space after the token (another WAF rate-limit key for the same token)', event({ headers: { Authorization: `Bearer ${TOKEN} ` } }), 400, 'authorization_scheme'],
     ['two Authorization headers', event({ headers: { Authorization: `Bearer ${TOKEN}` }, multiValueHeaders: { Authorization: [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`] } }), 400, 'duplicate_header'],
     ['Authorization headers that differ only in case', event({ headers: { Authorization: `Bearer ${TOKEN}`, authorization: `Bearer ${TOKEN}` } }), 400, 'duplicate_header'],
   ])('refuses %s', (_name, input, status, reason) => {
@@ -333,5 +335,35 @@ describe('hasDuplicateTopLevelKey', () => {
   ])('%s -> %s', (json, expected) => {
     JSON.parse(json);
     expect(hasDuplicateTopLevelKey(json)).toBe(expected);
+  });
+});
+
+describe('hasProtoMember', () => {
+  test.each<[string, boolean]>([
+    ['{"a":1}', false],
+    ['{"__proto__":1}', true],
+    ['{"\\u005f_proto__":1}', true],
+    ['{"a":{"b":{"__proto__":{}}}}', true],
+    ['{"a":[1,{"__proto__":null}]}', true],
+    ['{"a":"__proto__","b":["__proto__"]}', false],
+    ['{"a":"\\"__proto__\\":1"}', false],
+    ['{"a":[{"b":1},"__proto__"]}', false],
+    ['{ "a" : { "x" : 1 , "__proto__" : 2 } }', true],
+  ])('%s -> %s', (json, expected) => {
+    JSON.parse(json);
+    expect(hasProtoMember(json)).toBe(expected);
+  });
+
+  test('a JSON body with a member named __proto__ inside a field is refused as an unknown field', () => {
+    const body = '{"role":{"__proto__":{"durationSeconds":900}}}';
+    const failure = (() => {
+      try {
+        parseDelegationRequest(event({ headers: { 'Authorization': `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body }));
+      } catch (error) {
+        return error as DelegationError;
+      }
+      throw new Error('not refused');
+    })();
+    expect([failure.status, failure.reason]).toEqual([400, 'unknown_field']);
   });
 });

@@ -158,13 +158,17 @@ describe('assumeRoleWithSaml', () => {
     expect(result.Credentials.AccessKeyId).toBe(stub.calls[1].issued!.accessKeyId);
   });
 
-  test('RegionDisabledException is not retried and answers 503 with a long Retry-After', async () => {
-    stub.replyWith({ status: 403, code: 'RegionDisabledException' });
+  test('RegionDisabledException (STS deactivated in the Region) is not retried and is a 500 configuration error without Retry-After, with the STS error as cause', async () => {
+    stub.replyWith({ status: 403, code: 'RegionDisabledException', message: 'STS is not activated in this region for account 123456789012.' });
     const error = await assumeRoleWithSaml(client, input).catch((caught: unknown) => caught) as DelegationError;
 
-    expect(error.status).toBe(503);
-    expect(error.reason).toBe('sts_RegionDisabled');
-    expect(errorHeaders(error)['Retry-After']).toBe('30');
+    expect(error).toBeInstanceOf(DelegationError);
+    expect(error.status).toBe(500);
+    expect(error.code).toBe('server_error');
+    expect(error.reason).toBe('sts_RegionDisabled_configuration');
+    expect(errorHeaders(error)).toEqual({});
+    expect(error.description).not.toContain('activated');
+    expect((error.cause as Error).message).toContain('not activated in this region');
     expect(stub.callCount).toBe(1);
   });
 

@@ -21,6 +21,10 @@ describe('scrubSecrets', () => {
     ['a compact JWS', `token ${realisticToken} refused`],
     ['a JWS with alg none and an empty signature', `token ${base64url('{"alg":"none"}')}.${base64url('{"sub":"a"}')}. refused`],
     ['a JWS whose header has whitespace', `${base64url('{ "alg" : "HS256" }')}.${base64url('{"x":1}')}.c2lnbmF0dXJl`],
+    ...[' ', '\t', '\n', '\r', ' \r\n\t  '].map((space): [string, string] => [
+      `a JWS whose header starts with ${JSON.stringify(space)}`,
+      `token ${base64url(`${space}{"alg":"none","typ":"JWT"}`)}.${base64url('{"sub":"alice","admin":true}')}. refused`,
+    ]),
     ['a JWE (five segments)', `${base64url('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.${randomBytes(32).toString('base64url')}.iv.${randomBytes(40).toString('base64url')}.tag`],
     ['a JWS glued to a dotted prefix', `host.example.com.${realisticToken}`],
     ['a JWS glued to a word', `Bearer${realisticToken}`],
@@ -69,8 +73,10 @@ describe('scrubSecrets', () => {
       fc.uint8Array({ minLength: 1, maxLength: 200 }),
       fc.uint8Array({ maxLength: 300 }),
       fc.string({ maxLength: 30 }), separator, separator, fc.string({ maxLength: 30 }),
-      (headerExtra, alg, payload, signature, before, left, right, after) => {
-        const header = base64url(JSON.stringify({ alg, ...headerExtra }));
+      // JSON allows white space before the header's object, and JSON.parse (so jose) reads such a header.
+      fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\r'), maxLength: 6 }),
+      (headerExtra, alg, payload, signature, before, left, right, after, leading) => {
+        const header = base64url(`${leading}${JSON.stringify({ alg, ...headerExtra })}`);
         const token = `${header}.${Buffer.from(payload).toString('base64url')}.${Buffer.from(signature).toString('base64url')}`;
         const scrubbed = scrubSecrets(`${before}${left}${token}${right}${after}`);
         expect(scrubbed).not.toContain(token);

@@ -141,3 +141,26 @@ describe('templates the command refuses', () => {
       .rejects.toThrow(/Nope is not a delegation function of the template; these are: FilesEndpointHandler/);
   });
 });
+
+describe('--host', () => {
+  const base = ['--template', 'cdk.out/Stack.template.json'];
+
+  test.each(['127.0.0.1', '127.8.9.10', 'localhost', 'LOCALHOST', '::1', '0:0:0:0:0:0:0:1'])('accepts the loopback address %s', (host) => {
+    expect(parseServerArguments([...base, '--host', host]).host).toBe(host);
+  });
+
+  test.each(['0.0.0.0', '::', '192.168.1.20', '10.0.0.1', '8.8.8.8', '::ffff:10.0.0.1', 'fe80::1', 'my-laptop.local', '128.0.0.1'])(
+    'refuses %s, which the network may reach, and says how to mean it', (host) => {
+      expect(() => parseServerArguments([...base, '--host', host]))
+        .toThrow(new RegExp(`--host ${host.replace(/[.]/g, '\\.')} is not a loopback address: .*--allow-non-loopback`));
+    });
+
+  test('--allow-non-loopback lets --host name another address (parsed only: nothing is bound here)', () => {
+    expect(parseServerArguments([...base, '--host', '0.0.0.0', '--allow-non-loopback']).host).toBe('0.0.0.0');
+    expect(parseServerArguments([...base, '--allow-non-loopback', '--host', '192.168.1.20']).host).toBe('192.168.1.20');
+  });
+
+  test('the default host is loopback', () => {
+    expect(parseServerArguments(base).host).toBe('127.0.0.1');
+  });
+});

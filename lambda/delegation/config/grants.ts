@@ -60,17 +60,22 @@ function parseRoleRule(value: unknown, path: string, issuers: readonly IssuerCon
   if (match !== 'equals' && match !== 'contains') {
     fail(`${path}.match`, 'must be "equals" or "contains"');
   }
-  const requires = item.requires === undefined
-    ? []
-    : expectArray(item.requires, `${path}.requires`).map((condition, index) => parseClaimCondition(condition, `${path}.requires[${index}]`));
   return {
     roleArn: expectRoleArn(item.roleArn, `${path}.roleArn`),
     issuer: expectIssuerRef(item.issuer, `${path}.issuer`, issuers),
     claim: expectString(item.claim, `${path}.claim`, { maxLength: 256 }),
     match,
     value: expectString(item.value, `${path}.value`, { maxLength: 1024 }),
-    ...(requires.length > 0 ? { requires } : {}),
+    ...parseRequires(item.requires, `${path}.requires`),
   };
+}
+
+/** The optional companion conditions of a rule or attribute (`requires`), left out when there are none. */
+function parseRequires(value: unknown, path: string): { requires?: ClaimConditionConfig[] } {
+  const requires = value === undefined
+    ? []
+    : expectArray(value, path).map((condition, index) => parseClaimCondition(condition, `${path}[${index}]`));
+  return requires.length > 0 ? { requires } : {};
 }
 
 function parseClaimCondition(value: unknown, path: string): ClaimConditionConfig {
@@ -127,7 +132,7 @@ export function readSamlAttributes(env: Env, issuers: readonly IssuerConfig[]): 
   const name = DelegationEnv.SAML_ATTRIBUTES;
   const attributes = expectArray(optionalJson(env, name, []), name).map((item, index) => {
     const path = `${name}[${index}]`;
-    const object = expectObject(item, path, ['name', 'claim', 'required'], ['issuer']);
+    const object = expectObject(item, path, ['name', 'claim', 'required'], ['issuer', 'requires']);
     const attributeName = expectString(object.name, `${path}.name`, { maxLength: 128 });
     if (!OID_URN.test(attributeName)) {
       fail(`${path}.name`, 'must be an OID URN such as urn:oid:1.3.6.1.4.1.5923.1.1.1.1');
@@ -137,6 +142,7 @@ export function readSamlAttributes(env: Env, issuers: readonly IssuerConfig[]): 
       name: attributeName,
       claim: expectString(object.claim, `${path}.claim`, { maxLength: 256 }),
       required: expectBoolean(object.required, `${path}.required`),
+      ...parseRequires(object.requires, `${path}.requires`),
     };
   });
   for (const issuer of issuers) {
