@@ -66,7 +66,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^2.37.0',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.0',
-    'aws-cdk@^2.1100.0',
+    'aws-cdk@^2.1149.0',
     'fast-check@^4.3.0',
     // The live integ test's prover Lambda (test/live-proof/) uses the credentials the endpoint hands
     // out exactly as an app would: through the S3 client.
