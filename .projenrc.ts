@@ -257,7 +257,8 @@ project.addTask('synth:example', {
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
   steps: [
     { spawn: 'bundle' },
-    { exec: 'cdk synth --app "ts-node --prefer-ts-exts examples/app.ts" --output examples/cdk.out --quiet' },
+    // examples/cdk.json: the app, and the feature flags `cdk init` writes for a new app (the recommended ones).
+    { exec: 'cdk synth --quiet', cwd: 'examples' },
   ],
 });
 
