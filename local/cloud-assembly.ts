@@ -17,6 +17,8 @@ export const STAND_IN_REGION = 'us-east-1';
 export interface AssemblyStack {
   /** The stack's name, as `cdk deploy` takes it (its display name for a stack in a stage). */
   readonly name: string;
+  /** Its CloudFormation stack name, which other stacks' `Fn::GetStackOutput` names. */
+  readonly stackName: string;
   /** Absolute path of its template. */
   readonly templateFile: string;
   /** From the stack's environment, when it names one (`aws://111122223333/eu-west-1`). */
@@ -31,7 +33,7 @@ export interface LocatedTemplate {
   readonly template: Template;
   /** The stack's name, when a cloud assembly names it. */
   readonly stackName?: string;
-  /** Account, region and the values of `Fn::ImportValue` the stack reads from other stacks of the assembly. */
+  /** Account, region and what the stack reads from other stacks of the assembly (`Fn::ImportValue`, `Fn::GetStackOutput`). */
   readonly deployment: DeploymentValues;
   /** Whether the account came from the stack itself (its environment or its template) rather than standing in. */
   readonly accountKnown: boolean;
@@ -60,7 +62,10 @@ export function assemblyStacks(directory: string): AssemblyStack[] {
   } catch {
     // No manifest: every *.template.json of the folder is a stack named after its file.
     return readdirSync(directory).filter((name) => name.endsWith('.template.json')).sort()
-      .map((name) => ({ name: name.slice(0, -'.template.json'.length), templateFile: resolve(directory, name) }));
+      .map((name) => {
+        const stackName = name.slice(0, -'.template.json'.length);
+        return { name: stackName, stackName, templateFile: resolve(directory, name) };
+      });
   }
   const stacks: AssemblyStack[] = [];
   for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
@@ -71,6 +76,7 @@ export function assemblyStacks(directory: string): AssemblyStack[] {
     const environment = ENVIRONMENT.exec(artifact.environment ?? '');
     stacks.push({
       name: artifact.displayName ?? artifact.properties.stackName ?? id,
+      stackName: artifact.properties.stackName ?? id,
       templateFile: resolve(directory, artifact.properties.templateFile),
       account: environment && environment[1] !== 'unknown-account' ? environment[1] : undefined,
       region: environment && environment[2] !== 'unknown-region' ? environment[2] : undefined,
@@ -85,9 +91,13 @@ export function accountOfTemplate(template: Template): string | undefined {
   return accounts.size === 1 ? [...accounts][0] : undefined;
 }
 
-/** `Fn::ImportValue` names and their values: every literal export of the assembly's stacks, resolved in its own stack. */
-function assemblyExports(stacks: readonly AssemblyStack[]): Record<string, string> {
+/**
+ * What the assembly's stacks give each other: every export (`Fn::ImportValue`) and every output
+ * (`Fn::GetStackOutput`, by `<stack name>/<output>`), resolved in its own stack.
+ */
+function assemblyOutputs(stacks: readonly AssemblyStack[]): Pick<DeploymentValues, 'imports' | 'stackOutputs'> {
   const exports: Record<string, string> = {};
+  const stackOutputs: Record<string, string> = {};
   for (const stack of stacks) {
     let template: Template & { Outputs?: Record<string, { Value?: unknown; Export?: { Name?: unknown } }> };
     try {
@@ -96,17 +106,19 @@ function assemblyExports(stacks: readonly AssemblyStack[]): Record<string, strin
       continue;
     }
     const deployment = { accountId: stack.account ?? accountOfTemplate(template) ?? STAND_IN_ACCOUNT, region: stack.region ?? STAND_IN_REGION };
-    for (const output of Object.values(template.Outputs ?? {})) {
+    for (const [outputId, output] of Object.entries(template.Outputs ?? {})) {
       try {
-        const name = resolveIntrinsics(template, output.Export?.Name, deployment);
         const value = resolveIntrinsics(template, output.Value, deployment);
-        if (typeof name === 'string' && typeof value === 'string') exports[name] = value;
+        if (typeof value !== 'string') continue;
+        stackOutputs[`${stack.stackName}/${outputId}`] = value;
+        const name = output.Export === undefined ? undefined : resolveIntrinsics(template, output.Export.Name, deployment);
+        if (typeof name === 'string') exports[name] = value;
       } catch {
-        // An export this reader cannot resolve is left out: a stack that imports it gets a stand-in name.
+        // An output this reader cannot resolve is left out: a stack that reads it gets a stand-in name.
       }
     }
   }
-  return exports;
+  return { imports: exports, stackOutputs };
 }
 
 /** Whether a template holds a delegation function (an `AWS::Lambda::Function` whose environment has DELEGATION_ISSUERS). */
@@ -186,7 +198,7 @@ export function locateTemplate(path: string): LocatedTemplate {
     deployment: {
       accountId: account ?? STAND_IN_ACCOUNT,
       region: stack?.region ?? STAND_IN_REGION,
-      imports: assemblyExports(stacks.filter((other) => other !== stack)),
+      ...assemblyOutputs(stacks.filter((other) => other !== stack)),
     },
     accountKnown: account !== undefined,
   };

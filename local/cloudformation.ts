@@ -21,6 +21,11 @@ export interface DeploymentValues {
    * @default - an import resolves to a stand-in made from the export's name
    */
   readonly imports?: Record<string, string>;
+  /**
+   * Values of `Fn::GetStackOutput` (a weak cross-stack reference) by `<stack name>/<output logical id>`.
+   * @default - an output resolves to a stand-in made from its name
+   */
+  readonly stackOutputs?: Record<string, string>;
 }
 
 const PSEUDO: Record<string, (v: Required<Pick<DeploymentValues, 'accountId' | 'region'>>) => string> = {
@@ -34,7 +39,8 @@ const PSEUDO: Record<string, (v: Required<Pick<DeploymentValues, 'accountId' | '
 
 /**
  * Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split`, `Fn::Sub` (simple forms),
- * `Fn::FindInMap` and `Fn::ImportValue` in `value`. Resources the template names keep their names.
+ * `Fn::FindInMap`, `Fn::ImportValue` and `Fn::GetStackOutput` in `value`. Resources the template names keep
+ * their names.
  */
 export function resolveIntrinsics(template: Template, value: unknown, values: DeploymentValues = {}): unknown {
   const deployment = { accountId: values.accountId ?? '123456789012', region: values.region ?? 'us-east-1' };
@@ -75,6 +81,10 @@ export function resolveIntrinsics(template: Template, value: unknown, values: De
         case 'Fn::ImportValue': {
           const name = String(resolve(arg));
           return values.imports?.[name] ?? importStandIn(name);
+        }
+        case 'Fn::GetStackOutput': {
+          const { StackName: stackName, OutputName: outputName } = resolve(arg) as { StackName?: unknown; OutputName?: unknown };
+          return values.stackOutputs?.[`${String(stackName)}/${String(outputName)}`] ?? importStandIn(`${String(stackName)}-${String(outputName)}`);
         }
         case 'Fn::FindInMap': {
           const [mapName, topKey, secondKey] = resolve(arg) as [string, string, string];

@@ -162,9 +162,9 @@ function start(args: readonly string[]): Promise<RunningLocalServer> {
 }
 
 /** Synthesizes an app into a fresh cloud assembly folder, as `cdk synth` writes cdk.out. */
-function synthesizedApp(build: (app: App) => void): string {
+function synthesizedApp(context: Record<string, string>, build: (app: App) => void): string {
   const outdir = mkdtempSync(join(tmpdir(), 'local-command-cdk.out-'));
-  const app = new App({ outdir });
+  const app = new App({ outdir, context });
   build(app);
   app.synth();
   return outdir;
@@ -253,8 +253,11 @@ describe('the bucket as deployed', () => {
     }
   }, 60_000);
 
-  test('a bucket of another stack of the app (Fn::ImportValue) resolves, through the cloud assembly, to the name that stack gives it', async () => {
-    const outdir = synthesizedApp((app) => {
+  test.each([
+    ['Fn::ImportValue', 'strong'],
+    ['Fn::GetStackOutput', 'weak'],
+  ])('a bucket of another stack of the app (%s) resolves, through the cloud assembly, to the name that stack gives it', async (reference, strength) => {
+    const outdir = synthesizedApp({ '@aws-cdk/core:defaultCrossStackReferences': strength }, (app) => {
       const data = new Stack(app, 'Data');
       const bucket = new s3.Bucket(data, 'UserFiles');
       new TokenDelegation(new Stack(app, 'Api'), 'Files', { issuers: [issuer()], bucket });
@@ -262,6 +265,7 @@ describe('the bucket as deployed', () => {
     const dataTemplate = JSON.parse(readFileSync(join(outdir, 'Data.template.json'), 'utf8'));
     const [bucketId] = Object.keys(dataTemplate.Resources).filter((id) => dataTemplate.Resources[id].Type === 'AWS::S3::Bucket');
     const name = resolveIntrinsics(dataTemplate, { Ref: bucketId }) as string;
+    expect(readFileSync(join(outdir, 'Api.template.json'), 'utf8')).toContain(reference);
     const local = await start(['--template', outdir]);
     try {
       expect(local.banner).toMatch(/^Template: +\S+Api\.template\.json +\(stack Api, /m);
@@ -275,7 +279,7 @@ describe('the bucket as deployed', () => {
 
 describe('the account', () => {
   test('a stack synthesized for an account resolves in it: the assumed role and the banner name it', async () => {
-    const outdir = synthesizedApp((app) => {
+    const outdir = synthesizedApp({}, (app) => {
       new TokenDelegation(new Stack(app, 'Pinned', { env: { account: '111122223333', region: 'eu-west-2' } }), 'Files', { issuers: [issuer()] });
     });
     const local = await start(['--template', join(outdir, 'Pinned.template.json')]);
@@ -300,7 +304,7 @@ describe('the account', () => {
 
 describe('--template takes the cdk.out folder', () => {
   test('with one stack that has an endpoint, beside others, it serves that one', async () => {
-    const outdir = synthesizedApp((app) => {
+    const outdir = synthesizedApp({}, (app) => {
       new s3.Bucket(new Stack(app, 'Storage'), 'Logs');
       new TokenDelegation(new Stack(app, 'Web'), 'Files', { issuers: [issuer()] });
     });
@@ -314,7 +318,7 @@ describe('--template takes the cdk.out folder', () => {
   }, 60_000);
 
   test('with several stacks that have one, it lists them with the --template that picks each', async () => {
-    const outdir = synthesizedApp((app) => {
+    const outdir = synthesizedApp({}, (app) => {
       new TokenDelegation(new Stack(app, 'Staging'), 'Files', { issuers: [issuer()] });
       new TokenDelegation(new Stack(app, 'Production'), 'Files', { issuers: [issuer()] });
       new s3.Bucket(new Stack(app, 'Storage'), 'Logs');
@@ -326,7 +330,7 @@ describe('--template takes the cdk.out folder', () => {
   });
 
   test('with no stack that has one, it names the stacks it found', async () => {
-    const outdir = synthesizedApp((app) => {
+    const outdir = synthesizedApp({}, (app) => {
       new s3.Bucket(new Stack(app, 'Storage'), 'Logs');
     });
     await expect(start(['--template', outdir])).rejects.toThrow(`No stack in ${outdir} has a delegation endpoint (a TokenDelegation or DelegationEndpoint); its stacks are: Storage`);
