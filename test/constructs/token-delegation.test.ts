@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { resolvedProperties } from '../../local/cloudformation';
@@ -113,6 +114,15 @@ describe('TokenDelegation', () => {
       new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], bucket: s3.Bucket.fromBucketName(stack, 'Plain', 'plain-bucket') });
       expect(bucketKeyWarnings(stack)).toEqual([]);
     });
+  });
+
+  test('a custom domain given as endpoint.domainName is passed on and maps the stage at the root path (as the migration guide says)', () => {
+    const stack = testStack();
+    const certificate = acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc');
+    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], endpoint: { domainName: { domainName: 'auth.example.com', certificate } } });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGateway::DomainName', { DomainName: 'auth.example.com' });
+    template.hasResourceProperties('AWS::ApiGateway::BasePathMapping', { BasePath: Match.absent(), Stage: Match.anyValue() });
   });
 
   test('the session duration is the role\'s maximum and the handler\'s default', () => {
