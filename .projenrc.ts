@@ -343,9 +343,11 @@ project.addTask('test:node24', {
   ],
 });
 
-// The documented install path, end to end: pack the library, install it into a new CDK app and synthesize.
+// The documented install path, end to end: pack the library, make an app with the real `cdk init` of the
+// CLI in the lock (the devDependency aws-cdk follows the newest 2.x), install the tarball, synthesize the
+// README quick start through the generated cdk.json, and get a first credential from the local command.
 project.addTask('test:install', {
-  description: 'Pack the npm package, install it into a new CDK app and synthesize the README quick start',
+  description: 'Pack the npm package, install it into an app made by cdk init, synthesize the README quick start and exchange a token with the local command',
   exec: 'jest --ci test/install --testPathIgnorePatterns /node_modules/',
 });
 
