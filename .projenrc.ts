@@ -66,7 +66,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^2.37.0',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.0',
-    'aws-cdk@^2.1100.0',
+    'aws-cdk@^2.1149.0',
     'fast-check@^4.3.0',
     // The live integ test's prover Lambda (test/live-proof/) uses the credentials the endpoint hands
     // out exactly as an app would: through the S3 client.
@@ -257,7 +257,8 @@ project.addTask('synth:example', {
   env: { TS_NODE_TRANSPILE_ONLY: 'true' },
   steps: [
     { spawn: 'bundle' },
-    { exec: 'cdk synth --app "ts-node --prefer-ts-exts examples/app.ts" --output examples/cdk.out --quiet' },
+    // examples/cdk.json: the app, and the feature flags `cdk init` writes for a new app (the recommended ones).
+    { exec: 'cdk synth --quiet', cwd: 'examples' },
   ],
 });
 
@@ -342,9 +343,11 @@ project.addTask('test:node24', {
   ],
 });
 
-// The documented install path, end to end: pack the library, install it into a new CDK app and synthesize.
+// The documented install path, end to end: pack the library, make an app with the real `cdk init` of the
+// CLI in the lock (the devDependency aws-cdk follows the newest 2.x), install the tarball, synthesize the
+// README quick start through the generated cdk.json, and get a first credential from the local command.
 project.addTask('test:install', {
-  description: 'Pack the npm package, install it into a new CDK app and synthesize the README quick start',
+  description: 'Pack the npm package, install it into an app made by cdk init, synthesize the README quick start and exchange a token with the local command',
   exec: 'jest --ci test/install --testPathIgnorePatterns /node_modules/',
 });
 

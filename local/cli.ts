@@ -13,7 +13,23 @@ Commands:
            (cdk-token-delegation local --help)
 `;
 
+/** The oldest Node.js major the package supports (its `engines`), and so this command. */
+export const MIN_NODE_MAJOR = 22;
+
+/** What to tell a user whose Node.js is older than the package supports; undefined when it is new enough. */
+export function nodeVersionProblem(version: string = process.versions.node): string | undefined {
+  const major = Number(version.replace(/^v/, '').split('.')[0]);
+  return major >= MIN_NODE_MAJOR
+    ? undefined
+    : `cdk-token-delegation needs Node.js ${MIN_NODE_MAJOR} or newer; this is Node.js ${version.replace(/^v/, '')}. Install Node.js ${MIN_NODE_MAJOR} or newer (node --version shows which runs) and run the command again.`;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  const problem = nodeVersionProblem();
+  if (problem !== undefined) {
+    process.stderr.write(`${problem}\n`);
+    return 1;
+  }
   const [command, ...rest] = argv;
   if (command === 'local') {
     return runLocalCommand(rest);

@@ -16,6 +16,16 @@ export interface DeploymentValues {
   readonly region?: string;
   /** Values of `Ref` and `Fn::GetAtt` for logical ids, e.g. `{ Bucket: { Ref: 'my-bucket', Arn: 'arn:…' } }`. */
   readonly resources?: Record<string, Record<string, string>>;
+  /**
+   * Values of `Fn::ImportValue` by export name (what other stacks of the app export).
+   * @default - an import resolves to a stand-in made from the export's name
+   */
+  readonly imports?: Record<string, string>;
+  /**
+   * Values of `Fn::GetStackOutput` (a weak cross-stack reference) by `<stack name>/<output logical id>`.
+   * @default - an output resolves to a stand-in made from its name
+   */
+  readonly stackOutputs?: Record<string, string>;
 }
 
 const PSEUDO: Record<string, (v: Required<Pick<DeploymentValues, 'accountId' | 'region'>>) => string> = {
@@ -27,7 +37,11 @@ const PSEUDO: Record<string, (v: Required<Pick<DeploymentValues, 'accountId' | '
   'AWS::NoValue': () => '',
 };
 
-/** Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split`, `Fn::Sub` (simple forms) and `Fn::FindInMap` in `value`. */
+/**
+ * Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select`, `Fn::Split`, `Fn::Sub` (simple forms),
+ * `Fn::FindInMap`, `Fn::ImportValue` and `Fn::GetStackOutput` in `value`. Resources the template names keep
+ * their names.
+ */
 export function resolveIntrinsics(template: Template, value: unknown, values: DeploymentValues = {}): unknown {
   const deployment = { accountId: values.accountId ?? '123456789012', region: values.region ?? 'us-east-1' };
   const physical = (logicalId: string, attribute: string): string => {
@@ -35,7 +49,7 @@ export function resolveIntrinsics(template: Template, value: unknown, values: De
     if (given !== undefined) return given;
     const resource = template.Resources[logicalId];
     if (!resource) throw new Error(`Unknown logical id ${logicalId}`);
-    return defaultPhysicalValue(logicalId, resource.Type, attribute, deployment);
+    return namedPhysicalValue(resource, attribute, deployment, resolve) ?? defaultPhysicalValue(logicalId, resource.Type, attribute, deployment);
   };
   const resolve = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(resolve);
@@ -63,6 +77,14 @@ export function resolveIntrinsics(template: Template, value: unknown, values: De
         case 'Fn::Split': {
           const [separator, text] = arg as [string, unknown];
           return (resolve(text) as string).split(separator);
+        }
+        case 'Fn::ImportValue': {
+          const name = String(resolve(arg));
+          return values.imports?.[name] ?? importStandIn(name);
+        }
+        case 'Fn::GetStackOutput': {
+          const { StackName: stackName, OutputName: outputName } = resolve(arg) as { StackName?: unknown; OutputName?: unknown };
+          return values.stackOutputs?.[`${String(stackName)}/${String(outputName)}`] ?? importStandIn(`${String(stackName)}-${String(outputName)}`);
         }
         case 'Fn::FindInMap': {
           const [mapName, topKey, secondKey] = resolve(arg) as [string, string, string];
@@ -106,6 +128,45 @@ export function logicalIdsOfType(template: Template, type: string): string[] {
 
 function kmsKeyId(logicalId: string): string {
   return `${logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').padStart(8, '0').slice(-8)}-0000-4000-8000-000000000000`;
+}
+
+/** A stand-in for a value another stack exports, shaped so that it also serves as a bucket or table name. */
+function importStandIn(exportName: string): string {
+  return `imported-${exportName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`.slice(0, 63).replace(/-$/, '');
+}
+
+/**
+ * The physical name or ARN of a resource whose template names it (`BucketName`, `RoleName` with `Path`,
+ * `TableName`, `FunctionName`), as the deployed resource would have it; undefined when it has no name.
+ */
+function namedPhysicalValue(
+  resource: { Type: string; Properties?: Record<string, unknown> },
+  attribute: string,
+  { accountId, region }: { accountId: string; region: string },
+  resolve: (node: unknown) => unknown,
+): string | undefined {
+  const property = ({
+    'AWS::S3::Bucket': 'BucketName',
+    'AWS::IAM::Role': 'RoleName',
+    'AWS::DynamoDB::Table': 'TableName',
+    'AWS::Lambda::Function': 'FunctionName',
+  } as Record<string, string>)[resource.Type];
+  const name = property === undefined ? undefined : resolve(resource.Properties?.[property]);
+  if (typeof name !== 'string' || name === '') return undefined;
+  switch (`${resource.Type}|${attribute}`) {
+    case 'AWS::S3::Bucket|Ref': return name;
+    case 'AWS::S3::Bucket|Arn': return `arn:aws:s3:::${name}`;
+    case 'AWS::IAM::Role|Ref': return name;
+    case 'AWS::IAM::Role|Arn': {
+      const path = resolve(resource.Properties?.Path);
+      return `arn:aws:iam::${accountId}:role${typeof path === 'string' ? path : '/'}${name}`;
+    }
+    case 'AWS::DynamoDB::Table|Ref': return name;
+    case 'AWS::DynamoDB::Table|Arn': return `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
+    case 'AWS::Lambda::Function|Ref': return name;
+    case 'AWS::Lambda::Function|Arn': return `arn:aws:lambda:${region}:${accountId}:function:${name}`;
+    default: return undefined;
+  }
 }
 
 function defaultPhysicalValue(

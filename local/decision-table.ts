@@ -3,13 +3,16 @@ import { s3Decision, type Decision, type PolicyDocument } from './iam-decisions'
 /**
  * What each signed-in user may do under the template's own policies: the S3 requests an app makes on
  * every per-user prefix the role grants (the user's own, another user's, a look-alike sibling, the parent
- * listing), and every other concrete action the role allows, each evaluated with iam-simulate for that
- * session's `${saml:sub}` and session tags.
+ * listing), the DynamoDB requests on every user's partition where the role admits only the user's own,
+ * and every other concrete action the role allows, each evaluated with iam-simulate for that session's
+ * `${saml:sub}` and session tags.
  */
 
 /** One signed-in user as the delegation endpoint answered. */
 export interface SignedInSession {
   readonly user: string;
+  /** The local issuer that signed the user in (one per issuer of the template, in order). @default 0 */
+  readonly issuerIndex?: number;
   /** `${saml:sub}` (the answer's `Subject`). */
   readonly subject: string;
   readonly roleArn: string;
@@ -25,7 +28,7 @@ interface Request {
   readonly label: string;
   readonly action: string;
   readonly resource: (subject: string) => string;
-  readonly context?: Record<string, string>;
+  readonly context?: Record<string, string | string[]>;
 }
 
 const SUBJECT_VARIABLE = '${saml:sub}';
@@ -92,11 +95,51 @@ function s3Requests(
   return requests;
 }
 
+/** Whether a statement limits DynamoDB requests to the user's own partition (`dynamodb:LeadingKeys` = `${saml:sub}`). */
+function limitsToOwnPartition(statement: Record<string, unknown>): boolean {
+  const condition = statement.Condition as Record<string, Record<string, unknown>> | undefined;
+  return Object.values(condition ?? {}).some((keys) => Object.entries(keys ?? {})
+    .some(([key, value]) => key.toLowerCase() === 'dynamodb:leadingkeys' && list(value).includes(SUBJECT_VARIABLE)));
+}
+
+/** `table/Notes` or `table/Notes/index/byDate` of a DynamoDB ARN; other ARNs unchanged. */
+function shortDynamoDbResource(resource: string): string {
+  return /^arn:aws[a-z-]*:dynamodb:[^:]*:[^:]*:(table\/.+)$/.exec(resource)?.[1] ?? resource;
+}
+
+/**
+ * DynamoDB requests on each user's partition, for statements that admit only the user's own
+ * (`dynamodb:LeadingKeys` = `${saml:sub}`): every action on the table, Query on its indexes, each with
+ * the partition key of every signed-in user, as a request for that user's items would carry it.
+ */
+function partitionRequests(policies: readonly PolicyDocument[], subjects: readonly string[]): Request[] {
+  const requests = new Map<string, Request>();
+  for (const statement of statements(policies)) {
+    if (statement.Effect !== 'Allow' || !limitsToOwnPartition(statement)) continue;
+    for (const resource of list(statement.Resource)) {
+      const isIndex = resource.includes('/index/');
+      for (const action of list(statement.Action)) {
+        if (action.includes('*') || (isIndex && action.toLowerCase() !== 'dynamodb:query')) continue;
+        for (const owner of subjects) {
+          const label = `${action.slice(action.indexOf(':') + 1).padEnd(12)} ${shortDynamoDbResource(resource)} (partition ${owner})`;
+          requests.set(label, {
+            label,
+            action,
+            resource: () => resource.replace(/\*/g, 'example'),
+            context: { 'dynamodb:LeadingKeys': [owner] },
+          });
+        }
+      }
+    }
+  }
+  return [...requests.values()];
+}
+
 /** Concrete non-S3 actions the policies allow, each on its resources (`${saml:sub}` filled in per user). */
 function otherRequests(policies: readonly PolicyDocument[]): Request[] {
   const requests = new Map<string, Request>();
   for (const statement of statements(policies)) {
-    if (statement.Effect !== 'Allow') continue;
+    if (statement.Effect !== 'Allow' || limitsToOwnPartition(statement)) continue;
     for (const action of list(statement.Action)) {
       if (action.toLowerCase().startsWith('s3:') || action.includes('*')) continue;
       for (const resource of list(statement.Resource)) {
@@ -116,13 +159,18 @@ export function decisionRows(
 ): DecisionRow[] {
   const allPolicies = [...new Set(sessions.map((session) => session.roleArn))].flatMap((arn) => policiesOf(arn));
   const subjects = sessions.map((session) => session.subject);
-  const requests = [...s3Requests(userPrefixGrants(allPolicies), subjects, bucketNames), ...otherRequests(allPolicies)];
+  const requests = [
+    ...s3Requests(userPrefixGrants(allPolicies), subjects, bucketNames),
+    ...partitionRequests(allPolicies, subjects),
+    ...otherRequests(allPolicies),
+  ];
   return requests.map((request) => ({
     label: request.label,
     decisions: sessions.map((session) => s3Decision([...policiesOf(session.roleArn)], {
       action: request.action,
       resource: request.resource(session.subject),
       subject: session.subject,
+      roleArn: session.roleArn,
       context: {
         ...Object.fromEntries(session.sessionTags.map((tag) => [`aws:PrincipalTag/${tag.key}`, tag.value])),
         ...request.context,

@@ -1,5 +1,7 @@
+import { basename, delimiter, dirname } from 'node:path';
 import type * as IamSimulate from '@cloud-copilot/iam-simulate';
-import { Template, resolveIntrinsics } from './cloudformation';
+import { STAND_IN_ACCOUNT } from './cloud-assembly';
+import { Template, resolveIntrinsics, type DeploymentValues } from './cloudformation';
 
 /** The package that evaluates IAM policies here; AGPL, so the published command never bundles it. */
 export const IAM_SIMULATE_PACKAGE = '@cloud-copilot/iam-simulate';
@@ -7,29 +9,52 @@ export const IAM_SIMULATE_PACKAGE = '@cloud-copilot/iam-simulate';
 /** Thrown when iam-simulate is not installed next to the command; the message says how to install it. */
 export class IamSimulateMissingError extends Error {
   constructor() {
-    super(`${IAM_SIMULATE_PACKAGE} is not installed. It evaluates the template's IAM policies (trust and permissions) and is `
-      + 'licensed AGPL-3.0, so cdk-token-delegation does not ship it. Run the command with it, e.g.\n'
-      + `  npx -p cdk-token-delegation -p ${IAM_SIMULATE_PACKAGE} cdk-token-delegation local --template cdk.out/MyStack.template.json\n`
-      + `or install it next to cdk-token-delegation: npm install --save-dev ${IAM_SIMULATE_PACKAGE}`);
+    super(`${IAM_SIMULATE_PACKAGE} is not installed. It evaluates IAM policies and is licensed AGPL-3.0, so `
+      + `cdk-token-delegation does not ship it: add it to your app with npm install --save-dev ${IAM_SIMULATE_PACKAGE}`);
     this.name = 'IamSimulateMissingError';
   }
 }
 
 let iamSimulate: typeof IamSimulate | undefined;
 
+/**
+ * Where iam-simulate may be installed, besides beside the command itself: the app the command runs in
+ * (the working directory), and any package folder whose `node_modules/.bin` is on PATH, which is where
+ * `npx -p @cloud-copilot/iam-simulate …` puts it.
+ */
+export function iamSimulateSearchPaths(cwd: string = process.cwd(), path: string = process.env.PATH ?? ''): string[] {
+  const binFolders = path.split(delimiter).filter((entry) => basename(entry) === '.bin' && basename(dirname(entry)) === 'node_modules');
+  return [...new Set([cwd, ...binFolders.map((entry) => dirname(dirname(entry)))])];
+}
+
 /** Loads iam-simulate from the user's installation on first use (never at import time). */
 export function loadIamSimulate(): typeof IamSimulate {
   if (iamSimulate === undefined) {
+    let location: string;
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      iamSimulate = require(IAM_SIMULATE_PACKAGE) as typeof IamSimulate;
-    } catch (error) {
-      const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (error as Error).message.includes(`'${IAM_SIMULATE_PACKAGE}'`);
-      if (missing) throw new IamSimulateMissingError();
-      throw error;
+      location = require.resolve(IAM_SIMULATE_PACKAGE);
+    } catch {
+      try {
+        location = require.resolve(IAM_SIMULATE_PACKAGE, { paths: iamSimulateSearchPaths() });
+      } catch {
+        throw new IamSimulateMissingError();
+      }
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    iamSimulate = require(location) as typeof IamSimulate;
   }
   return iamSimulate;
+}
+
+/** Whether iam-simulate can be loaded (it is required only for the decisions that need it). */
+export function iamSimulateAvailable(): boolean {
+  try {
+    loadIamSimulate();
+    return true;
+  } catch (error) {
+    if (error instanceof IamSimulateMissingError) return false;
+    throw error;
+  }
 }
 
 /** The three answers of IAM policy evaluation. */
@@ -41,39 +66,45 @@ export interface PolicyDocument {
   readonly Statement: unknown[];
 }
 
-const ACCOUNT = '123456789012';
+/** The account of a role or assumed-role ARN. */
+function accountOf(arn: string | undefined): string {
+  return /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(arn ?? '')?.[1] ?? STAND_IN_ACCOUNT;
+}
 
 /** Every identity policy attached to a role (inline `Policies` and `AWS::IAM::Policy` resources), resolved. */
-export function rolePolicies(template: Template, roleLogicalId: string): PolicyDocument[] {
+export function rolePolicies(template: Template, roleLogicalId: string, deployment: DeploymentValues = {}): PolicyDocument[] {
   const documents: PolicyDocument[] = [];
   const role = template.Resources[roleLogicalId];
   for (const inline of (role?.Properties?.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) {
-    documents.push(resolveIntrinsics(template, inline.PolicyDocument) as PolicyDocument);
+    documents.push(resolveIntrinsics(template, inline.PolicyDocument, deployment) as PolicyDocument);
   }
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::IAM::Policy') continue;
     const roles = (resource.Properties?.Roles as Array<{ Ref?: string }> | undefined) ?? [];
     if (roles.some((ref) => ref.Ref === roleLogicalId)) {
-      documents.push(resolveIntrinsics(template, resource.Properties!.PolicyDocument) as PolicyDocument);
+      documents.push(resolveIntrinsics(template, resource.Properties!.PolicyDocument, deployment) as PolicyDocument);
     }
   }
   return documents;
 }
 
 /**
- * Whether a session whose `${saml:sub}` is `subject` may make an S3 request, by the role's identity
- * policies alone (the S3 bucket of the tests has no bucket policy that allows anything).
+ * Whether a session of `roleArn` whose `${saml:sub}` is `subject` may make a request (S3, DynamoDB, any
+ * other service), by the role's identity policies alone (the buckets of the tests have no bucket policy
+ * that allows anything).
  * `runUnsafeSimulation` is used because it substitutes `${saml:sub}`.
  */
 export function s3Decision(
   policies: PolicyDocument[],
-  request: { action: string; resource: string; subject: string; context?: Record<string, string | string[]> },
+  request: { action: string; resource: string; subject: string; context?: Record<string, string | string[]>; roleArn?: string },
 ): Decision {
+  const account = accountOf(request.roleArn);
+  const roleName = request.roleArn?.slice(request.roleArn.lastIndexOf('/') + 1) ?? 'UserRole';
   return loadIamSimulate().runUnsafeSimulation({
     request: {
-      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/UserRole/session`,
+      principal: `arn:aws:sts::${account}:assumed-role/${roleName}/session`,
       action: request.action,
-      resource: { resource: request.resource, accountId: ACCOUNT },
+      resource: { resource: request.resource, accountId: account },
       contextVariables: {
         'saml:sub': request.subject,
         'saml:sub_type': 'persistent',
@@ -96,7 +127,7 @@ export async function trustDecision(
     request: {
       principal: request.providerArn,
       action: request.action,
-      resource: { resource: request.roleArn, accountId: ACCOUNT },
+      resource: { resource: request.roleArn, accountId: accountOf(request.roleArn) },
       contextVariables: request.context,
     },
     identityPolicies: [],

@@ -238,6 +238,7 @@ export async function startLoopbackS3(options: LoopbackS3Options): Promise<Loopb
         action,
         resource: key === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`,
         subject: session.subject,
+        roleArn: session.roleArn,
         context: { ...tags, ...(action === 's3:ListBucket' && query.has('prefix') ? { 's3:prefix': prefix } : {}) },
       });
       if (decision !== 'Allowed') throw new S3Error(403, 'AccessDenied', 'Access Denied');

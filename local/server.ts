@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { loadBundledHandler } from './bundled-handler';
-import type { Template } from './cloudformation';
+import { locateTemplate, type LocatedTemplate } from './cloud-assembly';
 import { decisionRows, formatDecisionTable, type SignedInSession } from './decision-table';
 import { startDelegationServer, type DelegationServer, type ProxyHandler } from './http-adapter';
-import { loadIamSimulate } from './iam-decisions';
+import { IAM_SIMULATE_PACKAGE, iamSimulateAvailable } from './iam-decisions';
 import { generateForeignKey } from './oidc-issuer';
 import { DEV_TOKEN_PATH, RESERVED_DEV_CLAIMS, startTestBed, type TestBed } from './test-bed';
 import { makeLocalTlsCertificate, type LocalTlsCertificate } from './tls-certificate';
@@ -34,8 +34,9 @@ const USER_ID = /^[A-Za-z0-9._@|+=-]{1,64}$/;
 export const USAGE = `Usage: cdk-token-delegation local --template <file> [options]
        cdk-token-delegation local --deployed <file> [options]
 
-  --template <file>  a synthesized stack (cdk.out/<Stack>.template.json) with a TokenDelegation or
-                     DelegationEndpoint: serves its delegation endpoint on loopback with a local OIDC issuer
+  --template <path>  a synthesized stack with a TokenDelegation or DelegationEndpoint: its template
+                     (cdk.out/<Stack>.template.json), or the cdk.out folder when one stack has an endpoint.
+                     Serves its delegation endpoint on loopback with a local OIDC issuer per issuer
                      (GET /dev/token?sub=<user> mints an id token), a loopback STS that checks the signed
                      assertion and the role's trust policy, the bundled handler with the template's settings
                      (a test signing key instead of KMS), and a loopback S3 that checks the credentials'
@@ -63,8 +64,9 @@ export const USAGE = `Usage: cdk-token-delegation local --template <file> [optio
                      asks, and the loopback S3 and STS answer anyone, so only on a network you trust
   --origin <url>     a browser origin allowed by CORS (repeatable); default ${DEFAULT_LOCAL_ORIGINS.join(', ')}
 
-The test bed evaluates IAM policies with @cloud-copilot/iam-simulate (AGPL-3.0), which this package does
-not ship: npx -p cdk-token-delegation -p @cloud-copilot/iam-simulate cdk-token-delegation local --template …
+The permission table, the trust policy check and the loopback S3 evaluate IAM policies with
+@cloud-copilot/iam-simulate (AGPL-3.0), which this package does not ship; without it the endpoint still
+issues credentials. For all of it: npx --yes -p @cloud-copilot/iam-simulate cdk-token-delegation local …
 `;
 
 export interface LocalServerArguments {
@@ -80,6 +82,8 @@ export interface LocalServerArguments {
   readonly once: boolean;
   /** Claims added to the tokens of the users signed in at start (`--claim name=value`). */
   readonly claims: Readonly<Record<string, unknown>>;
+  /** The arguments as given, to repeat them in a suggested command line. */
+  readonly argv: readonly string[];
 }
 
 /**
@@ -166,7 +170,7 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
   }
   if (help) mode = 'help';
   if (mode === 'testbed' && templateFile === undefined) {
-    throw new Error('Give --template cdk.out/<Stack>.template.json (run "cdk synth" first), or --deployed <file>');
+    throw new Error('Give --template cdk.out (or cdk.out/<Stack>.template.json; run "cdk synth" first), or --deployed <file>');
   }
   if (mode === 'deployed' && templateFile !== undefined) throw new Error('--template and --deployed exclude each other');
   // The dev token route is unauthenticated and the stand-ins trust whoever reaches them: off loopback,
@@ -187,6 +191,7 @@ export function parseServerArguments(argv: readonly string[]): LocalServerArgume
     tls,
     once,
     claims,
+    argv: [...argv],
   };
 }
 
@@ -211,26 +216,6 @@ export function deployedHandlerEnvironment(envFileText: string, origins: readonl
   const selected = Object.fromEntries(Object.entries(file).filter(([name]) => name.startsWith('DELEGATION_') || name === 'AWS_REGION'));
   const deployedOrigins = JSON.parse(file.DELEGATION_ALLOWED_ORIGINS ?? '[]') as string[];
   return { ...selected, DELEGATION_ALLOWED_ORIGINS: JSON.stringify([...new Set([...deployedOrigins, ...origins])]) };
-}
-
-/** Reads and minimally checks a synthesized template. */
-export function readTemplate(file: string): Template {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`Cannot read ${file}: run "cdk synth" first (the template is cdk.out/<Stack>.template.json)`);
-  }
-  let template: Template;
-  try {
-    template = JSON.parse(text) as Template;
-  } catch {
-    throw new Error(`${file} is not JSON: give the synthesized template (cdk.out/<Stack>.template.json)`);
-  }
-  if (template === null || typeof template !== 'object' || typeof template.Resources !== 'object' || template.Resources === null) {
-    throw new Error(`${file} has no Resources: give the synthesized template (cdk.out/<Stack>.template.json)`);
-  }
-  return template;
 }
 
 export interface RunningLocalServer {
@@ -284,12 +269,14 @@ function post(url: string, headers: Record<string, string>, body: string, ca?: s
 /** A user the endpoint refused at start (their tokens did not satisfy the template's rules). */
 export interface RefusedSignIn {
   readonly user: string;
+  /** The local issuer that signed the user in (one per issuer of the template, in order). */
+  readonly issuerIndex: number;
   readonly status: number;
   readonly error: string;
   readonly description: string;
 }
 
-/** Signs each user in and exchanges the token at the endpoint, as an app would. */
+/** Signs each user in at every issuer of the template and exchanges the token at the endpoint, as an app would. */
 async function signInUsers(
   bed: TestBed,
   users: readonly string[],
@@ -298,24 +285,56 @@ async function signInUsers(
 ): Promise<{ sessions: SignedInSession[]; refused: RefusedSignIn[] }> {
   const sessions: SignedInSession[] = [];
   const refused: RefusedSignIn[] = [];
-  for (const user of users) {
-    const idToken = await bed.signIn(user, 0, claims);
-    const answer = await quietly(() => post(bed.server.url, { 'Authorization': `Bearer ${idToken}`, 'Content-Type': 'application/json' }, '{}', ca));
-    if (answer.status !== 200) {
-      refused.push({ user, status: answer.status, error: String(answer.body.error ?? ''), description: String(answer.body.error_description ?? '') });
-      continue;
+  for (const issuerIndex of bed.issuers.keys()) {
+    for (const user of users) {
+      const idToken = await bed.signIn(user, issuerIndex, claims);
+      const answer = await quietly(() => post(bed.server.url, { 'Authorization': `Bearer ${idToken}`, 'Content-Type': 'application/json' }, '{}', ca));
+      if (answer.status !== 200) {
+        refused.push({ user, issuerIndex, status: answer.status, error: String(answer.body.error ?? ''), description: String(answer.body.error_description ?? '') });
+        continue;
+      }
+      const issued = bed.sts.issued.find((session) => session.accessKeyId === answer.body.Credentials.AccessKeyId)!;
+      sessions.push({ user, issuerIndex, subject: answer.body.Subject, roleArn: issued.roleArn, sessionTags: issued.sessionTags });
     }
-    const issued = bed.sts.issued.find((session) => session.accessKeyId === answer.body.Credentials.AccessKeyId)!;
-    sessions.push({ user, subject: answer.body.Subject, roleArn: issued.roleArn, sessionTags: issued.sessionTags });
   }
   return { sessions, refused };
 }
 
+/** A word for the shell: as it is when it is safe, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, '\'\\\'\'')}'`;
+}
+
+/**
+ * What to run for the permission table when iam-simulate is missing: the same command with it (npx puts it
+ * on PATH for this run only, where the command finds it), or with it added to the app.
+ */
+export function policyEvaluatorAdvice(argv: readonly string[]): string {
+  const command = `npx --yes -p ${IAM_SIMULATE_PACKAGE} cdk-token-delegation local ${argv.map(shellWord).join(' ')}`;
+  return [
+    `No permission table: it evaluates your policies with ${IAM_SIMULATE_PACKAGE}, which is licensed AGPL-3.0 and so`,
+    'not shipped with cdk-token-delegation. For the table (and the trust policy check and the loopback S3), run:',
+    `  ${command}`,
+    `or add it to your app (npm install --save-dev ${IAM_SIMULATE_PACKAGE}) and run this command again.`,
+  ].join('\n');
+}
+
 interface BannerExtras {
+  readonly located: LocatedTemplate;
   readonly refused: readonly RefusedSignIn[];
   readonly forgedStatus: string;
   readonly tlsLine?: string;
   readonly caFlag: string;
+  /** Whether iam-simulate was found: the table, the trust policy check and the loopback S3 need it. */
+  readonly evaluatesPolicies: boolean;
+}
+
+/** Where the template came from, with the account and region it resolves in (said to stand in when the stack names none). */
+function templateLine({ located }: BannerExtras): string {
+  const { accountId, region } = located.deployment;
+  const stack = located.stackName ? `stack ${located.stackName}, ` : '';
+  const account = located.accountKnown ? `account ${accountId}` : `account ${accountId} (a stand-in: the stack names none)`;
+  return `Template:            ${located.file}  (${stack}${account}, region ${region})`;
 }
 
 function testBedBanner(bed: TestBed, sessions: readonly SignedInSession[], args: LocalServerArguments, extra: BannerExtras): string {
@@ -323,27 +342,38 @@ function testBedBanner(bed: TestBed, sessions: readonly SignedInSession[], args:
   const tokenUrl = `${server.origin}${DEV_TOKEN_PATH}?sub=alice`;
   const clientIds = bed.issuers.map((issuer) => issuer.audience);
   const roleName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
-  const rows = decisionRows(sessions, (arn) => bed.roles.get(arn)?.policies ?? [], bed.buckets.map((bucket) => bucket.name));
+  const several = bed.issuers.length > 1;
+  const atIssuer = (index: number) => (several ? ` at issuer ${index}` : '');
+  // With several issuers a user id alone is ambiguous: the table's columns are the sessions' ${saml:sub}.
+  const columns = sessions.map((session) => (several ? session.subject : session.user));
+  const bucketNames = bed.buckets.map((bucket) => bucket.name);
+  const table = (): string[] => {
+    if (sessions.length === 0) return ['No user signed in, so there is no table: give the claims your role rules need with --claim name=value.'];
+    if (!extra.evaluatesPolicies) return [policyEvaluatorAdvice(args.argv)];
+    return [
+      'What each signed-in user may do under the template\'s policies (evaluated with iam-simulate):',
+      formatDecisionTable(decisionRows(sessions, (arn) => bed.roles.get(arn)?.policies ?? [], bucketNames), columns),
+    ];
+  };
   return [
+    templateLine(extra),
     `Delegation endpoint: ${server.url}${bed.stage ? `  (also ${server.stageUrl}, as deployed)` : ''}`,
     '                     the bundled handler with the template\'s settings, signing with a test key; nothing leaves this machine',
     ...(extra.tlsLine ? [extra.tlsLine] : []),
-    ...bed.issuers.map((issuer, index) => `Local OIDC issuer:   ${issuer.issuer}  client id ${issuer.audience}${bed.issuers.length > 1 ? `  (?issuer=${index})` : ''}`),
-    `Dev token route:     GET ${server.origin}${DEV_TOKEN_PATH}?sub=<user id>${bed.issuers.length > 1 ? '&issuer=<index>' : ''}`,
-    `Loopback STS:        ${bed.sts.endpoint}  (roles: ${[...bed.roles.keys()].map(roleName).join(', ')})`,
-    ...(bed.s3 ? [`Loopback S3:         ${bed.s3.endpoint}  (path-style; bucket ${bed.buckets.map((bucket) => bucket.name).join(', ')}; checks SigV4 and the role's policies)`] : []),
+    ...bed.issuers.map((issuer, index) => `Local OIDC issuer:   ${issuer.issuer}  client id ${issuer.audience}${several ? `  (?issuer=${index})` : ''}`),
+    `Dev token route:     GET ${server.origin}${DEV_TOKEN_PATH}?sub=<user id>${several ? '&issuer=<index>' : ''}`,
+    `Loopback STS:        ${bed.sts.endpoint}  (roles: ${[...bed.roles.keys()].map(roleName).join(', ')}`
+      + `${extra.evaluatesPolicies ? '' : '; trust policies not evaluated without iam-simulate'})`,
+    bed.s3
+      ? `Loopback S3:         ${bed.s3.endpoint}  (path-style; bucket ${bucketNames.join(', ')}; checks SigV4 and the role's policies)`
+      : `Loopback S3:         not started: it decides each request with iam-simulate (bucket ${bucketNames.join(', ') || 'none named'})`,
     `CORS origins:        ${args.origins.join(', ')}`,
     '',
-    ...sessions.map((session) => `${session.user.padEnd(8)} signed in -> HTTP 200, role ${roleName(session.roleArn)}, saml:sub = ${session.subject}`),
-    ...extra.refused.map((refusal) => `${refusal.user.padEnd(8)} refused   -> HTTP ${refusal.status} ${refusal.error}: ${refusal.description}`),
+    ...sessions.map((session) => `${session.user.padEnd(8)} signed in${atIssuer(session.issuerIndex ?? 0)} -> HTTP 200, role ${roleName(session.roleArn)}, saml:sub = ${session.subject}`),
+    ...extra.refused.map((refusal) => `${refusal.user.padEnd(8)} refused${atIssuer(refusal.issuerIndex)}   -> HTTP ${refusal.status} ${refusal.error}: ${refusal.description}`),
     `forged token (another key) -> ${extra.forgedStatus}`,
     '',
-    ...(sessions.length === 0
-      ? ['No user signed in, so there is no table: give the claims your role rules need with --claim name=value.']
-      : [
-        'What each signed-in user may do under the template\'s policies (evaluated with iam-simulate):',
-        formatDecisionTable(rows, sessions.map((session) => session.user)),
-      ]),
+    ...table(),
     '',
     'In a second terminal:',
     `  ID_TOKEN=$(curl -sS${extra.caFlag} '${tokenUrl}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id_token')`,
@@ -375,18 +405,20 @@ export async function startLocalServer(
       close: () => server.close(),
     };
   }
-  const template = readTemplate(args.templateFile!);
-  // Fail before starting anything when the policy evaluator is missing.
-  loadIamSimulate();
+  const located = locateTemplate(args.templateFile!);
+  // The policy evaluator is the user's to install (AGPL): without it the endpoint and the exchange still run.
+  const evaluatesPolicies = iamSimulateAvailable();
   const certificate = args.tls ? makeLocalTlsCertificate() : undefined;
   const testBed = await startTestBed({
-    template,
+    template: located.template,
+    deployment: located.deployment,
+    evaluateTrustPolicies: evaluatesPolicies,
     functionLogicalId: args.functionLogicalId,
     allowedOrigins: args.origins,
     host: args.host,
     port: args.port,
     devTokenRoute: true,
-    s3: true,
+    s3: evaluatesPolicies,
     tls: certificate ? { key: certificate.keyPem, cert: certificate.certificatePem } : undefined,
     loadHandler,
   });
@@ -405,6 +437,8 @@ export async function startLocalServer(
       tls = { ...certificate, certificateFile };
     }
     const banner = testBedBanner(testBed, sessions, args, {
+      located,
+      evaluatesPolicies,
       refused: refusedUsers,
       forgedStatus,
       caFlag: tls ? ` --cacert ${tls.certificateFile}` : '',

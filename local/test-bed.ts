@@ -51,6 +51,14 @@ export interface TestBedOptions {
   readonly port?: number;
   /** Also serve `GET /dev/token?sub=<id>[&issuer=<index>]`, which mints an id token of a local issuer. @default false */
   readonly devTokenRoute?: boolean;
+  /**
+   * What only a deployment knows: the account and region (`AWS::AccountId`, `AWS::Region`) and the values
+   * other stacks export (`Fn::ImportValue`).
+   * @default - account 123456789012, region us-east-1, imports as stand-ins
+   */
+  readonly deployment?: DeploymentValues;
+  /** Whether the loopback STS evaluates the roles' trust policies (with iam-simulate). @default true */
+  readonly evaluateTrustPolicies?: boolean;
 }
 
 export interface TestBed {
@@ -73,13 +81,32 @@ export interface TestBed {
   readonly rolePolicies: PolicyDocument[];
   /** Every role that trusts the template's SAML provider, by ARN, with its resolved identity policies. */
   readonly roles: ReadonlyMap<string, { readonly logicalId: string; readonly policies: PolicyDocument[] }>;
-  /** The template's buckets, as the loopback deployment names them. */
+  /**
+   * The buckets of the template (as the deployment names them) and the buckets the roles' policies name
+   * (imported by name or ARN, or exported by another stack).
+   */
   readonly buckets: ReadonlyArray<{ readonly name: string; readonly arn: string }>;
   /** ARN of the template's first bucket (undefined when the template creates none). */
   readonly bucketArn: string;
   /** An id token for `subject` from issuer `issuerIndex`, with further claims. */
   signIn(subject: string, issuerIndex?: number, claims?: Readonly<Record<string, unknown>>): Promise<string>;
   close(): Promise<void>;
+}
+
+const S3_ARN = /^arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/|$)/;
+
+/** The buckets policies name in their S3 resources (a bucket given by name or ARN, or imported from another stack). */
+export function bucketsNamedIn(policies: readonly PolicyDocument[]): string[] {
+  const names = new Set<string>();
+  for (const policy of policies) {
+    for (const statement of [policy.Statement].flat(2) as Array<{ Resource?: unknown }>) {
+      for (const resource of [statement?.Resource ?? []].flat()) {
+        const match = typeof resource === 'string' ? S3_ARN.exec(resource) : null;
+        if (match) names.add(match[1]);
+      }
+    }
+  }
+  return [...names];
 }
 
 /** Logical ids of the delegation functions of a template (those whose environment has DELEGATION_ISSUERS). */
@@ -231,9 +258,9 @@ export async function startTestBed(options: TestBedOptions): Promise<TestBed> {
     for (const closer of closers.reverse()) await closer();
   };
   try {
-    const sts = await startLoopbackSts();
+    const sts = await startLoopbackSts({ evaluateTrustPolicies: options.evaluateTrustPolicies });
     closers.push(() => sts.close());
-    const loaded = await loadFromTemplate(sts, template);
+    const loaded = await loadFromTemplate(sts, template, { deployment: options.deployment });
     const deployed = handlerEnvironmentFromTemplate(template, loaded.deployment, options.functionLogicalId);
     const templateIssuers = JSON.parse(deployed.DELEGATION_ISSUERS) as IssuerConfig[];
     const issuerOptions: readonly TestBedIssuerOptions[] = options.issuers
@@ -274,13 +301,12 @@ export async function startTestBed(options: TestBedOptions): Promise<TestBed> {
     }
     const roles = new Map(loaded.roles.map((entry) => [
       entry.arn,
-      { logicalId: entry.logicalId, policies: rolePolicies(template, entry.logicalId) },
+      { logicalId: entry.logicalId, policies: rolePolicies(template, entry.logicalId, loaded.deployment) },
     ]));
     const bucketIds = logicalIdsOfType(template, 'AWS::S3::Bucket');
-    const buckets = bucketIds.map((logicalId) => ({
-      name: resolveIntrinsics(template, { Ref: logicalId }, loaded.deployment) as string,
-      arn: resolveIntrinsics(template, { 'Fn::GetAtt': [logicalId, 'Arn'] }, loaded.deployment) as string,
-    }));
+    const created = bucketIds.map((logicalId) => resolveIntrinsics(template, { Ref: logicalId }, loaded.deployment) as string);
+    const named = [...roles.values()].flatMap((entry) => bucketsNamedIn(entry.policies));
+    const buckets = [...new Set([...created, ...named])].map((name) => ({ name, arn: `arn:aws:s3:::${name}` }));
     let s3: LoopbackS3 | undefined;
     if (options.s3) {
       s3 = await startLoopbackS3({ sts, roles, buckets: buckets.map((bucket) => bucket.name), allowedOrigins, host: options.host });

@@ -2,6 +2,9 @@
  * Keeps the Python in the docs from drifting from the TypeScript that jsii-rosetta compiles:
  * every ```python block of README.md must equal rosetta's Python translation of the ```ts block
  * before it (blank lines aside), and the Python example app must contain the README's quick start.
+ * The quick start is a whole stack file in each language, written as `cdk init` writes a stack: there
+ * the Python constructor keeps `cdk init`'s `**kwargs` signature, and its body must be rosetta's
+ * translation of the TypeScript constructor's body.
  * Run after `jsii-rosetta extract --strict`, which writes .jsii.tabl.json.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +18,8 @@ function fencedBlocks(markdown: string): Block[] {
   const blocks: Block[] = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w+)\s*$/.exec(lines[i]);
+    // A language and, for rosetta, its parameters (```ts nofixture).
+    const open = /^```(\w+)(?:[ \t][^`]*)?$/.exec(lines[i]);
     if (!open) continue;
     const end = lines.indexOf('```', i + 1);
     blocks.push({ language: open[1], line: i + 1, code: lines.slice(i + 1, end).join('\n') });
@@ -25,7 +29,6 @@ function fencedBlocks(markdown: string): Block[] {
 }
 
 const normalize = (code: string): string => code.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '').join('\n');
-const indentedBy = (code: string, spaces: number): string => code.split('\n').map((line) => (line ? ' '.repeat(spaces) + line : line)).join('\n');
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const tablet = JSON.parse(readFileSync(join(root, '.jsii.tabl.json'), 'utf8')) as {
@@ -40,6 +43,13 @@ for (const snippet of Object.values(tablet.snippets)) {
   }
 }
 
+/** A translated constructor's body: the lines after `super().__init__(…)`. */
+const constructorBody = (python: string): string | undefined => {
+  const lines = python.split('\n');
+  const superCall = lines.findIndex((line) => line.trimStart().startsWith('super().__init__('));
+  return superCall < 0 ? undefined : lines.slice(superCall + 1).join('\n');
+};
+
 const failures: string[] = [];
 const blocks = fencedBlocks(readme);
 let quickStart: string | undefined;
@@ -47,8 +57,14 @@ blocks.forEach((block, index) => {
   if (block.language !== 'python') return;
   const typescript = blocks.slice(0, index).reverse().find((candidate) => candidate.language === 'ts');
   const translation = typescript && readmeTranslations.get(normalize(typescript.code));
+  const isQuickStart = quickStart === undefined;
+  const translatedBody = isQuickStart && translation ? constructorBody(translation) : undefined;
   if (!translation) {
     failures.push(`README.md:${block.line}: no rosetta translation of a TypeScript block before this Python block`);
+  } else if (translatedBody !== undefined) {
+    if (!normalize(block.code).endsWith(normalize(translatedBody))) {
+      failures.push(`README.md:${block.line}: the quick start's constructor body differs from rosetta's translation of README.md:${typescript!.line}:\n${translatedBody}`);
+    }
   } else if (normalize(translation) !== normalize(block.code)) {
     failures.push(`README.md:${block.line}: differs from rosetta's translation of README.md:${typescript!.line}:\n${translation}`);
   }
@@ -56,9 +72,8 @@ blocks.forEach((block, index) => {
 });
 
 const example = readFileSync(join(root, 'examples', 'python', 'app.py'), 'utf8');
-const body = quickStart?.split('\n').filter((line) => !line.startsWith('from ') && line.trim() !== '').join('\n');
-if (!body || !example.includes(indentedBy(body, 8))) {
-  failures.push('examples/python/app.py: does not contain the README\'s Python quick start (indented into ExampleStack)');
+if (!quickStart || !example.includes(quickStart)) {
+  failures.push('examples/python/app.py: does not contain the README\'s Python quick start (the whole stack file)');
 }
 
 if (failures.length > 0) {

@@ -238,6 +238,7 @@ export class DelegationEndpoint extends Construct {
         throw new Error(`clientSelectableRoles: ${role.node.path} is neither the defaultRole nor the role of a roleRule, so no user could ever receive it`);
       }
     }
+    warnOfRolesWithUnknownTrust(this, [...availableRoles, ...(props.clientSelectableRoles ?? [])]);
     if (!sessionDuration.isUnresolved()) {
       for (const role of new Set([...availableRoles, ...(props.clientSelectableRoles ?? [])])) {
         assertRoleAllowsSession(role, sessionDuration.toSeconds());
@@ -447,5 +448,20 @@ function assertRoleAllowsSession(role: iam.IRole | undefined, sessionSeconds: nu
       `sessionDuration (${sessionSeconds} s) exceeds the maximum session duration of role ${role.node.path} (${maximum} s): `
       + 'STS would refuse every request. Raise the role\'s maxSessionDuration or shorten sessionDuration.',
     );
+  }
+}
+
+/**
+ * Warns once per role that was not created in this app (`iam.Role.fromRoleArn`, a token): its trust policy
+ * cannot be read here, and a role that does not trust the identity provider makes STS refuse every exchange.
+ */
+function warnOfRolesWithUnknownTrust(endpoint: DelegationEndpoint, roles: ReadonlyArray<iam.IRole | undefined>): void {
+  for (const role of new Set(roles)) {
+    if (role === undefined || role.node.defaultChild instanceof iam.CfnRole) continue;
+    const name = Token.isUnresolved(role.roleArn) ? role.node.path : role.roleArn;
+    Annotations.of(endpoint).addWarningV2('cdk-token-delegation:roleTrustUnknown',
+      `The role ${name} was not created in this app (e.g. iam.Role.fromRoleArn), so its trust policy cannot be checked here. `
+      + 'It must trust the identity provider (the statement of identityProvider.assumeRolePrincipal(): sts:AssumeRoleWithSAML and '
+      + 'sts:TagSession for the SAML provider, with SAML:aud and SAML:iss), or STS refuses every exchange for it and the endpoint answers 403.');
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, IResolvable, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, IResolvable, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -296,6 +296,7 @@ export class DelegationRole extends iam.Role {
   private grantUserPrefixKey(
     bucket: s3.IBucket, keyArn: string, userFolder: string, access: UserPrefixAccess, bucketKeyEnabled?: boolean,
   ): iam.Grant {
+    warnIfBucketKeysUnknown(this, bucket, bucketKeyEnabled);
     const keyActions = access === UserPrefixAccess.READ ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'];
     // `s3.<region>.<urlSuffix>` is the form AWS documents for kms:ViaService in the aws and aws-us-gov
     // partitions; in aws-cn it reads s3.cn-north-1.amazonaws.com.cn, an assumption AWS does not document.
@@ -329,4 +330,17 @@ function bucketKeyEnabledOf(bucket: s3.IBucket): boolean {
   if (Token.isUnresolved(rules)) return false;
   return (rules as Array<s3.CfnBucket.ServerSideEncryptionRuleProperty | IResolvable>)
     .some((rule) => !Token.isUnresolved(rule) && (rule as s3.CfnBucket.ServerSideEncryptionRuleProperty).bucketKeyEnabled === true);
+}
+
+/**
+ * Warns when S3 Bucket Keys cannot be read from the bucket (not created in this app) and the app did not
+ * say: the key grant is then pinned to each object's ARN, which S3 does not send with Bucket Keys on.
+ */
+function warnIfBucketKeysUnknown(scope: Construct, bucket: s3.IBucket, bucketKeyEnabled: boolean | undefined): void {
+  if (bucketKeyEnabled !== undefined || bucket.node.defaultChild instanceof s3.CfnBucket) return;
+  const name = Token.isUnresolved(bucket.bucketName) ? bucket.node.path : bucket.bucketName;
+  Annotations.of(scope).addWarningV2('cdk-token-delegation:bucketKeyUnknown',
+    `The bucket ${name} was not created in this app and has an encryption key, so whether it uses S3 Bucket Keys cannot be read here. `
+    + 'Give bucketKeyEnabled: true if it does (otherwise every upload and download of an SSE-KMS object is refused), '
+    + 'or bucketKeyEnabled: false if it does not.');
 }

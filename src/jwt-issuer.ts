@@ -107,7 +107,10 @@ export class JwtIssuer {
     if (!Token.isUnresolved(jwksUri) && !isHttpsUrl(jwksUri)) {
       throw new Error(`JwtIssuer.oidc: jwksUri must be an https URL, got '${jwksUri}'`);
     }
-    return new JwtIssuer(props.issuerUrl, jwksUri, props.audiences, undefined, props, props.jwksUri === undefined);
+    const description = Token.isUnresolved(props.issuerUrl)
+      ? `JwtIssuer.oidc with a token issuerUrl (jwksUri ${Token.isUnresolved(jwksUri) ? 'a token too' : jwksUri})`
+      : props.issuerUrl;
+    return new JwtIssuer(props.issuerUrl, jwksUri, props.audiences, undefined, props, props.jwksUri === undefined, description);
   }
 
   /** An Amazon Cognito user pool: only its id tokens (`token_use` = `id`) are accepted. */
@@ -116,7 +119,9 @@ export class JwtIssuer {
     const region = Stack.of(props.userPool).region;
     const issuerUrl = `https://cognito-idp.${region}.${Stack.of(props.userPool).urlSuffix}/${userPoolId}`;
     const audiences = props.clients.map((client) => client.userPoolClientId);
-    return new JwtIssuer(issuerUrl, `${issuerUrl}/.well-known/jwks.json`, audiences, 'id', props, false);
+    // The issuer URL holds the pool's id, known only at deploy time: messages name the pool as the app wrote it.
+    const description = `the user pool ${props.userPool.node.path}`;
+    return new JwtIssuer(issuerUrl, `${issuerUrl}/.well-known/jwks.json`, audiences, 'id', props, false, description);
   }
 
   /** The exact `iss` value accepted. */
@@ -140,6 +145,12 @@ export class JwtIssuer {
    * @internal
    */
   public readonly _jwksUriDefaulted: boolean;
+  /**
+   * The issuer as the app wrote it, for messages: its URL, or the user pool's construct path when the
+   * URL is known only at deploy time.
+   * @internal
+   */
+  public readonly _description: string;
   private readonly tokenUse?: string;
 
   private constructor(
@@ -149,34 +160,35 @@ export class JwtIssuer {
     tokenUse: string | undefined,
     options: JwtIssuerOptions,
     jwksUriDefaulted: boolean,
+    description: string,
   ) {
     if (audiences.length === 0) {
-      throw new Error(`JwtIssuer ${issuerUrl}: at least one audience (client id) is required`);
+      throw new Error(`JwtIssuer ${description}: at least one audience (client id) is required`);
     }
     for (const audience of audiences) {
       if (!Token.isUnresolved(audience) && audience.trim() === '') {
-        throw new Error(`JwtIssuer ${issuerUrl}: audiences must not be empty strings`);
+        throw new Error(`JwtIssuer ${description}: audiences must not be empty strings`);
       }
     }
     const algorithms = options.algorithms ?? [JwtAlgorithm.RS256];
     if (algorithms.length === 0) {
-      throw new Error(`JwtIssuer ${issuerUrl}: at least one algorithm is required`);
+      throw new Error(`JwtIssuer ${description}: at least one algorithm is required`);
     }
     const subjectClaim = options.subjectClaim ?? 'sub';
     if (!CLAIM_NAME.test(subjectClaim)) {
-      throw new Error(`JwtIssuer ${issuerUrl}: subjectClaim must be a non-empty claim name without spaces`);
+      throw new Error(`JwtIssuer ${description}: subjectClaim must be a non-empty claim name without spaces`);
     }
     const maxTokenAge = options.maxTokenAge ?? Duration.hours(1);
     if (!maxTokenAge.isUnresolved() && maxTokenAge.toSeconds() < 1) {
-      throw new Error(`JwtIssuer ${issuerUrl}: maxTokenAge must be at least one second`);
+      throw new Error(`JwtIssuer ${description}: maxTokenAge must be at least one second`);
     }
     const clockTolerance = options.clockTolerance ?? Duration.seconds(30);
     if (!clockTolerance.isUnresolved() && clockTolerance.toSeconds() > MAX_CLOCK_TOLERANCE_SECONDS) {
-      throw new Error(`JwtIssuer ${issuerUrl}: clockTolerance must be at most 5 minutes`);
+      throw new Error(`JwtIssuer ${description}: clockTolerance must be at most 5 minutes`);
     }
     if (options.subjectNamespace !== undefined && !ISSUER_NAMESPACE_PATTERN.test(options.subjectNamespace)) {
       throw new Error(
-        `JwtIssuer ${issuerUrl}: subjectNamespace must be 1-32 lowercase letters, digits or '-', got '${options.subjectNamespace}'`,
+        `JwtIssuer ${description}: subjectNamespace must be 1-32 lowercase letters, digits or '-', got '${options.subjectNamespace}'`,
       );
     }
     this.issuerUrl = issuerUrl;
@@ -189,6 +201,7 @@ export class JwtIssuer {
     this.subjectNamespace = options.subjectNamespace;
     this.tokenUse = tokenUse;
     this._jwksUriDefaulted = jwksUriDefaulted;
+    this._description = description;
   }
 
   /**

@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """The example app in Python: users of an Auth0 tenant read and write users/<their id>/ in a new bucket.
 
-The body of ExampleStack is the README's Python quick start, which CI checks against jsii-rosetta's
-translation of the TypeScript quick start (scripts/check-readme-python.ts). Run it with
+MyAppStack is the README's Python quick start, whose constructor body CI checks against jsii-rosetta's
+translation of the TypeScript quick start (scripts/check-python-snippets.ts). Run it with
 `pip install -r requirements.txt && cdk synth` in this folder.
 """
-from aws_cdk import App, CfnOutput, Stack
-from constructs import Construct
+from aws_cdk import App
 
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
 from cdk_token_delegation import JwtIssuer, TokenDelegation
 
 
-class ExampleStack(Stack):
+class MyAppStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
@@ -27,5 +28,5 @@ class ExampleStack(Stack):
 
 
 app = App()
-ExampleStack(app, "TokenDelegationExample")
+MyAppStack(app, "MyAppStack")
 app.synth()

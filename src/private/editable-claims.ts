@@ -95,7 +95,7 @@ export function editableClaimWarnings(
     if (isEditable(issuer.subjectClaim)) {
       warnings.push({
         id: 'cdk-token-delegation:editableSubjectClaim',
-        message: `Issuer ${issuer.issuerUrl} takes the user id from '${issuer.subjectClaim}', which users can choose or edit: a user who changes it reaches another user's prefix. Use an immutable id such as 'sub'.`,
+        message: `Issuer ${issuer._description} takes the user id from '${issuer.subjectClaim}', which users can choose or edit: a user who changes it reaches another user's prefix. Use an immutable id such as 'sub'.`,
       });
     }
     if (Token.isUnresolved(issuer.issuerUrl)) continue;

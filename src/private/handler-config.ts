@@ -54,9 +54,8 @@ export function checkNamespaces(bound: readonly BoundIssuer[]): void {
 }
 
 function describe(entry: BoundIssuer): string {
-  const url = Token.isUnresolved(entry.issuer.issuerUrl) ? '(a token issuer URL)' : entry.issuer.issuerUrl;
   const claim = entry.issuer.subjectClaim === 'sub' ? '' : ` (subject claim '${entry.issuer.subjectClaim}')`;
-  return `${url}${claim} in ${entry.where}`;
+  return `${entry.issuer._description}${claim} in ${entry.where}`;
 }
 
 /** The `issuer` field of a rule, tag or attribute: left out with a single issuer, whose handler assumes it. */
@@ -77,7 +76,7 @@ function owningIssuer(named: JwtIssuer | undefined, issuers: readonly JwtIssuer[
   }
   const match = issuers.find((issuer) => issuer === named || issuer.issuerUrl === named.issuerUrl);
   if (match === undefined) {
-    throw new Error(`${what} belongs to issuer ${named.issuerUrl}, which is not one of this endpoint's issuers`);
+    throw new Error(`${what} belongs to issuer ${named._description}, which is not one of this endpoint's issuers`);
   }
   return match;
 }
@@ -97,7 +96,7 @@ export function sessionTagConfigs(tags: readonly SessionTag[], issuers: readonly
   for (const issuer of issuers) {
     const own = configs.filter((_, index) => owners[index] === issuer);
     if (own.length > MAX_SESSION_TAGS) {
-      throw new Error(`At most ${MAX_SESSION_TAGS} session tags are allowed per issuer, got ${own.length} for ${issuer.issuerUrl}`);
+      throw new Error(`At most ${MAX_SESSION_TAGS} session tags are allowed per issuer, got ${own.length} for ${issuer._description}`);
     }
     const keys = own.map((tag) => tag.key.toLowerCase());
     const duplicate = keys.find((key, index) => keys.indexOf(key) !== index);
@@ -115,11 +114,11 @@ export function samlAttributeConfigs(attributes: readonly SamlAttribute[], issue
   for (const issuer of issuers) {
     const names = configs.filter((_, index) => owners[index] === issuer).map((config) => config.name);
     if (names.length > MAX_SAML_ATTRIBUTES) {
-      throw new Error(`At most ${MAX_SAML_ATTRIBUTES} SAML attributes are allowed per issuer, got ${names.length} for ${issuer.issuerUrl}`);
+      throw new Error(`At most ${MAX_SAML_ATTRIBUTES} SAML attributes are allowed per issuer, got ${names.length} for ${issuer._description}`);
     }
     const duplicate = names.find((name, index) => names.indexOf(name) !== index);
     if (duplicate) {
-      throw new Error(`SAML attribute ${duplicate} is mapped twice for ${issuer.issuerUrl}: an assertion carries each attribute once`);
+      throw new Error(`SAML attribute ${duplicate} is mapped twice for ${issuer._description}: an assertion carries each attribute once`);
     }
   }
   return configs;

@@ -93,17 +93,28 @@ function acknowledgeForValidations(resource: CfnResource, findings: AcceptedFind
 /**
  * Acknowledges each id on its own. aws-cdk-lib before 2.262.1 refuses ids holding '::' (its prefix
  * separator), which granular findings such as `AwsSolutions-IAM4[Policy::arn:…]` do; there cdk-nag 3
- * cannot match such a finding at all, so skipping it loses nothing, while refusing would fail the
- * user's synthesis.
+ * cannot match such a finding at all, so those are skipped without asking. Asking would not do: the
+ * refusal is an aws-cdk-lib error, and making one writes its code to the CLI's `cdk.out/error.txt`
+ * even when it is caught, which leaves a successful synthesis looking failed.
  */
 function acknowledgeEach(validations: ValidationsApi, resource: CfnResource, rules: Array<{ id: string; reason: string }>): void {
+  const separatorAllowed = acceptsSeparatorInIds(validations);
   for (const rule of rules) {
+    if (rule.id.includes('::') && !separatorAllowed) continue;
     try {
       validations.of(resource).acknowledge(rule);
     } catch (error) {
       if (!rule.id.includes('::')) throw error;
     }
   }
+}
+
+/** Whether this aws-cdk-lib's `Validations` takes ids holding '::' inside brackets (2.262.1 and newer). */
+function acceptsSeparatorInIds(validations: ValidationsApi): boolean {
+  const version = (validations as unknown as Record<symbol, { version?: unknown } | undefined>)[Symbol.for('jsii.rtti')]?.version;
+  const [major, minor, patch] = typeof version === 'string' ? version.split('.').map((part) => parseInt(part, 10)) : [];
+  if (major === undefined || Number.isNaN(major)) return false;
+  return major > 2 || (major === 2 && (minor > 262 || (minor === 262 && patch >= 1)));
 }
 
 /** cdk-nag 2's pattern form, `/source/flags`. */

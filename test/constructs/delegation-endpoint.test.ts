@@ -1,7 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { readOrigins } from '../../lambda/delegation/config/endpoint';
 import {
@@ -306,6 +307,38 @@ describe('DelegationEndpoint', () => {
       const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
       expect(() => new DelegationEndpoint(stack, 'E', { identityProvider, issuers: [auth0Issuer()] }))
         .toThrow(/defaultRole or at least one roleRule/);
+    });
+  });
+
+  describe('a role whose trust policy this app cannot see is named in a synth warning', () => {
+    const trustWarnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('trust policy cannot be checked'));
+
+    test('a defaultRole imported with iam.Role.fromRoleArn warns once, by its ARN, with what it must trust', () => {
+      const stack = testStack();
+      const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
+      const imported = iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::123456789012:role/app-users');
+      new DelegationEndpoint(stack, 'Endpoint', { identityProvider, issuers: [auth0Issuer()], defaultRole: imported, clientSelectableRoles: [imported] });
+      const warnings = trustWarnings(stack);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].id).toBe('/TestStack/Endpoint');
+      expect(warnings[0].entry.data).toMatch(/^The role arn:aws:iam::123456789012:role\/app-users was not created in this app \(e\.g\. iam\.Role\.fromRoleArn\)/);
+      expect(warnings[0].entry.data).toMatch(/identityProvider\.assumeRolePrincipal\(\).*or STS refuses every exchange for it and the endpoint answers 403/);
+    });
+
+    test('an imported role of a role rule warns too', () => {
+      const stack = testStack();
+      const identityProvider = new DelegationIdentityProvider(stack, 'Idp');
+      const users = new DelegationRole(stack, 'Users', { identityProvider });
+      const admins = iam.Role.fromRoleArn(stack, 'Admins', 'arn:aws:iam::123456789012:role/admins');
+      new DelegationEndpoint(stack, 'Endpoint', {
+        identityProvider, issuers: [auth0Issuer()], defaultRole: users, roleRules: [RoleRule.claimContains('groups', 'admin', admins)],
+      });
+      expect(trustWarnings(stack).map((warning) => warning.entry.data)).toEqual([expect.stringContaining('role/admins was not created in this app')]);
+    });
+
+    test('roles created in this app, whose trust is written here, do not warn', () => {
+      const { stack } = endpoint();
+      expect(trustWarnings(stack)).toEqual([]);
     });
   });
 

@@ -1,5 +1,6 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Fn, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -52,6 +53,27 @@ describe('path 1: subjects never collide across issuers, endpoints or stacks tha
     new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role, issuers: [corporate()] });
     expect(() => new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role, issuers: [partner()] }))
       .toThrow(/https:\/\/corp\.eu\.auth0\.com\/ in TestStack\/Corp and https:\/\/partner\.example\.com\/ in TestStack\/Partner both have no subjectNamespace/);
+  });
+
+  test('two Cognito user pools without a namespace are refused by the pools\' construct paths, not by their deploy-time URLs', () => {
+    const { stack, identityProvider, role } = provider();
+    const pool = (id: string) => {
+      const userPool = new cognito.UserPool(stack, id);
+      return JwtIssuer.cognito({ userPool, clients: [userPool.addClient('Web')] });
+    };
+    new DelegationEndpoint(stack, 'Staff', { identityProvider, defaultRole: role, issuers: [pool('StaffPool')] });
+    expect(() => new DelegationEndpoint(stack, 'Customers', { identityProvider, defaultRole: role, issuers: [pool('CustomerPool')] }))
+      .toThrow(/^Issuers the user pool TestStack\/StaffPool in TestStack\/Staff and the user pool TestStack\/CustomerPool in TestStack\/Customers both have no subjectNamespace/);
+  });
+
+  test('an OIDC issuer whose URL is a token is named by its JWKS URL', () => {
+    const { stack, identityProvider, role } = provider();
+    const tokenUrl = (name: string) => JwtIssuer.oidc({
+      issuerUrl: Fn.importValue(`${name}IssuerUrl`), jwksUri: `https://${name}.example.com/jwks.json`, audiences: ['APP'],
+    });
+    new DelegationEndpoint(stack, 'Corp', { identityProvider, defaultRole: role, issuers: [tokenUrl('corp')] });
+    expect(() => new DelegationEndpoint(stack, 'Partner', { identityProvider, defaultRole: role, issuers: [tokenUrl('partner')] }))
+      .toThrow(/JwtIssuer\.oidc with a token issuerUrl \(jwksUri https:\/\/corp\.example\.com\/jwks\.json\) in TestStack\/Corp and JwtIssuer\.oidc with a token issuerUrl \(jwksUri https:\/\/partner\.example\.com\/jwks\.json\) in TestStack\/Partner/);
   });
 
   test('two endpoints on one provider whose issuers share a namespace are refused', () => {

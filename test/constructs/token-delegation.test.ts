@@ -1,5 +1,6 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { resolvedProperties } from '../../local/cloudformation';
@@ -77,6 +78,51 @@ describe('TokenDelegation', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0].entry.data).toMatch(/was given to this construct, which does not change it/);
     expect(warnings[0].entry.data).not.toMatch(/imported/);
+  });
+
+  describe('a given bucket with its own KMS key: whether it uses S3 Bucket Keys', () => {
+    const bucketKeyWarnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('S3 Bucket Keys'));
+    const importedEncryptedBucket = (stack: Stack) => s3.Bucket.fromBucketAttributes(stack, 'Existing', {
+      bucketName: 'existing-bucket',
+      encryptionKey: kms.Key.fromKeyArn(stack, 'ExistingKey', 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    });
+
+    test('an imported bucket with a key and no bucketKeyEnabled warns, naming the bucket and both answers', () => {
+      const stack = testStack();
+      new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], bucket: importedEncryptedBucket(stack) });
+      const warnings = bucketKeyWarnings(stack);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].entry.data).toMatch(/^The bucket existing-bucket was not created in this app and has an encryption key/);
+      expect(warnings[0].entry.data).toMatch(/Give bucketKeyEnabled: true if it does .* or bucketKeyEnabled: false if it does not\./);
+    });
+
+    test.each([true, false])('bucketKeyEnabled: %s silences it', (bucketKeyEnabled) => {
+      const stack = testStack();
+      new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], bucket: importedEncryptedBucket(stack), bucketKeyEnabled });
+      expect(bucketKeyWarnings(stack)).toEqual([]);
+    });
+
+    test('a bucket created in this app, whose settings are read, does not warn', () => {
+      const stack = testStack();
+      const bucket = new s3.Bucket(stack, 'Mine', { encryption: s3.BucketEncryption.KMS, bucketKeyEnabled: true });
+      new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], bucket });
+      expect(bucketKeyWarnings(stack)).toEqual([]);
+    });
+
+    test('an imported bucket without a key does not warn', () => {
+      const stack = testStack();
+      new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], bucket: s3.Bucket.fromBucketName(stack, 'Plain', 'plain-bucket') });
+      expect(bucketKeyWarnings(stack)).toEqual([]);
+    });
+  });
+
+  test('a custom domain given as endpoint.domainName is passed on and maps the stage at the root path (as the migration guide says)', () => {
+    const stack = testStack();
+    const certificate = acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc');
+    new TokenDelegation(stack, 'D', { issuers: [auth0Issuer()], endpoint: { domainName: { domainName: 'auth.example.com', certificate } } });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGateway::DomainName', { DomainName: 'auth.example.com' });
+    template.hasResourceProperties('AWS::ApiGateway::BasePathMapping', { BasePath: Match.absent(), Stage: Match.anyValue() });
   });
 
   test('the session duration is the role\'s maximum and the handler\'s default', () => {

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 /**
  * What a new user does: a brand-new CDK app installs the package from its tarball (npm pack of this
@@ -36,11 +36,12 @@ function linkFromRepo(name: string): void {
   symlinkSync(join(REPO, 'node_modules', name), target, 'dir');
 }
 
-/** The local command as the app runs it: `npx cdk-token-delegation local …`. */
+/** The local command as the app runs it: `npx cdk-token-delegation local …`, with no node_modules/.bin of this repository on PATH. */
 function command(args: readonly string[]): ChildProcess {
+  const path = (process.env.PATH ?? '').split(delimiter).filter((entry) => !entry.includes('node_modules'));
   return spawn('npx', ['--offline', '--no-install', 'cdk-token-delegation', 'local', ...args], {
     cwd: app,
-    env: { ...process.env, npm_config_yes: 'false' },
+    env: { ...process.env, PATH: [dirname(process.execPath), ...path].join(delimiter), npm_config_yes: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so stopping it also stops the node process npx starts.
     detached: true,
@@ -65,11 +66,11 @@ function outputUntil(child: ChildProcess, done: (output: string) => boolean): Pr
   });
 }
 
-/** The README's local-server shell block: the one that asks the dev token route for alice's token. */
+/** The README's local-server shell block: the one that asks the dev token route for alice's token and exchanges it in both forms. */
 function readmeLocalBlock(): string {
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
   const blocks = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((match) => match[1]);
-  const block = blocks.find((text) => text.includes('/dev/token?sub=alice'));
+  const block = blocks.find((text) => text.includes('/dev/token?sub=alice') && text.includes('grant_type'));
   if (!block) throw new Error('The README has no bash block with the dev token route');
   return block;
 }
@@ -121,10 +122,12 @@ test('the package ships the command and the handler, and none of the repository\
   expect(['ImplicitlyDenied', 'IamServiceAuthorizer'].filter((marker) => bundle.includes(marker))).toEqual([]);
 });
 
-test('without iam-simulate the command says how to run it with it, and exits 2', async () => {
-  const result = await outputUntil(command(['--template', 'cdk.out/FreshStack.template.json', '--port', '0']), () => false);
-  expect(result.code).toBe(2);
-  expect(result.output).toContain('npx -p cdk-token-delegation -p @cloud-copilot/iam-simulate cdk-token-delegation local --template');
+test('without iam-simulate the command still signs the users in, and says how to get the table with the same arguments', async () => {
+  const result = await outputUntil(command(['--template', 'cdk.out/FreshStack.template.json', '--port', '0', '--once']), () => false);
+  expect(result.code).toBe(0);
+  expect(result.output).toMatch(/^alice +signed in -> HTTP 200, role FilesUserRole\w+, saml:sub = alice$/m);
+  expect(result.output).toContain('\n  npx --yes -p @cloud-copilot/iam-simulate cdk-token-delegation local --template cdk.out/FreshStack.template.json --port 0 --once\n');
+  expect(result.output).not.toContain('\nrequest ');
 });
 
 test('a template that is not there is named with what to do', async () => {

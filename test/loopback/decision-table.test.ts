@@ -70,3 +70,23 @@ test('the table has one column per user, wide enough for long ids', () => {
     'GetObject    x  allowed  denied',
   ]);
 });
+
+test('a DynamoDB grant on the user\'s own partition: one row per action and partition, allowed to the partition\'s owner only', () => {
+  const items: PolicyDocument = {
+    Statement: [{
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+      Resource: ['arn:aws:dynamodb:eu-west-1:111122223333:table/notes', 'arn:aws:dynamodb:eu-west-1:111122223333:table/notes/index/*'],
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['${saml:sub}'] }, 'Null': { 'dynamodb:LeadingKeys': 'false' } },
+    }],
+  };
+  const rows = decisionRows([session('alice', READERS), session('bob', READERS)], () => [items], []);
+  expect(rows.map((row) => [row.label, ...row.decisions])).toEqual([
+    ['GetItem      table/notes (partition auth0|alice)', 'Allowed', 'ImplicitlyDenied'],
+    ['GetItem      table/notes (partition auth0|bob)', 'ImplicitlyDenied', 'Allowed'],
+    ['Query        table/notes (partition auth0|alice)', 'Allowed', 'ImplicitlyDenied'],
+    ['Query        table/notes (partition auth0|bob)', 'ImplicitlyDenied', 'Allowed'],
+    ['Query        table/notes/index/* (partition auth0|alice)', 'Allowed', 'ImplicitlyDenied'],
+    ['Query        table/notes/index/* (partition auth0|bob)', 'ImplicitlyDenied', 'Allowed'],
+  ]);
+});

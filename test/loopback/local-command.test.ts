@@ -48,14 +48,19 @@ describe('a template with two issuers', () => {
     await local?.close();
   });
 
-  test('gets one local issuer per issuer, with its own client id, and the users sign in at the first', () => {
+  test('gets one local issuer per issuer, with its own client id, and the users sign in at every issuer', () => {
     const audiences = local.testBed!.issuers.map((issuer) => issuer.audience);
     expect(audiences[1]).toBe('AUTH0_CLIENT');
     expect(audiences[0]).toMatch(/^[a-z0-9]{26}$/);
     expect(local.banner).toContain(`client id ${audiences[0]}  (?issuer=0)`);
     expect(local.banner).toContain('client id AUTH0_CLIENT  (?issuer=1)');
-    expect(local.sessions.map((session) => session.subject)).toEqual(['cognito:carol']);
-    expect(local.banner).toMatch(/^PutObject {4}users\/cognito:carol\/notes\.txt +allowed$/m);
+    expect(local.sessions.map((session) => session.subject)).toEqual(['cognito:carol', 'auth0:carol']);
+    expect(local.banner).toMatch(/^carol +signed in at issuer 0 -> HTTP 200, role FilesUserRole\w+, saml:sub = cognito:carol$/m);
+    expect(local.banner).toMatch(/^carol +signed in at issuer 1 -> HTTP 200, role FilesUserRole\w+, saml:sub = auth0:carol$/m);
+    // One column per session, named by its ${saml:sub}: each issuer's user reaches their own prefix only.
+    expect(local.banner).toMatch(/^request +cognito:carol +auth0:carol$/m);
+    expect(local.banner).toMatch(/^PutObject {4}users\/cognito:carol\/notes\.txt +allowed +denied$/m);
+    expect(local.banner).toMatch(/^PutObject {4}users\/auth0:carol\/notes\.txt +denied +allowed$/m);
   });
 
   test('the dev token route mints for the issuer asked for, and the exchange namespaces the subject by it', async () => {

@@ -163,6 +163,7 @@ describe('the local server command line', () => {
       tls: false,
       once: false,
       claims: {},
+      argv: ['--template', 'cdk.out/App.template.json'],
     });
     expect(DEFAULT_USERS).toEqual(['alice', 'bob']);
   });
