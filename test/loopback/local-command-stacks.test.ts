@@ -77,14 +77,15 @@ describe('DynamoDB grants in the table', () => {
     const stack = new Stack(new App(), 'Items');
     const delegation = new TokenDelegation(stack, 'Files', { issuers: [issuer()] });
     const table = new dynamodb.Table(stack, 'Notes', { tableName: 'notes', partitionKey: { name: 'userId', type: dynamodb.AttributeType.STRING } });
-    delegation.role.grantUserItems(table);
+    table.addGlobalSecondaryIndex({ indexName: 'byUserAndDate', partitionKey: { name: 'userId', type: dynamodb.AttributeType.STRING } });
+    delegation.role.grantUserItems(table, { indexes: ['byUserAndDate'] });
     const local = await start(['--template', templateFile('Items.template.json', Template.fromStack(stack).toJSON())]);
     try {
       const rows = tableRows(local.banner).filter(([label]) => label.includes('table/notes'));
       expect(rows).toContainEqual(['GetItem      table/notes (partition alice)', 'allowed', 'denied']);
       expect(rows).toContainEqual(['GetItem      table/notes (partition bob)', 'denied', 'allowed']);
       expect(rows).toContainEqual(['PutItem      table/notes (partition alice)', 'allowed', 'denied']);
-      expect(rows).toContainEqual(['Query        table/notes/index/* (partition bob)', 'denied', 'allowed']);
+      expect(rows).toContainEqual(['Query        table/notes/index/byUserAndDate (partition bob)', 'denied', 'allowed']);
       // Every row: the partition's owner allowed, the other user denied.
       for (const [label, alice, bob] of rows) {
         expect({ label, alice, bob }).toEqual(label.endsWith('(partition alice)') ? { label, alice: 'allowed', bob: 'denied' } : { label, alice: 'denied', bob: 'allowed' });
