@@ -10,7 +10,7 @@ import { buildSelfSignedCertificate, randomSerialNumber } from '../../lambda/cer
 import { onEvent } from '../../lambda/certificate/index';
 import { PemSigner } from '../../lambda/shared/pem-signer';
 import type { Signer } from '../../lambda/shared/signer';
-import { startLoopbackKms, type LoopbackKms } from '../support/kms-loopback';
+import { startKmsStub, type KmsStub } from '../support/aws-stubs';
 
 const execFileAsync = promisify(execFile);
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -192,16 +192,23 @@ describe('certificate custom resource onEvent', () => {
   const eccKeyArn = `${account}/eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee`;
   const encryptionKeyArn = `${account}/dddddddd-dddd-dddd-dddd-dddddddddddd`;
   const rsa4096 = generateKeyPairSync('rsa', { modulusLength: 4096 });
-  let kms: LoopbackKms;
+  let kms: KmsStub;
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
-    kms = await startLoopbackKms([
-      { keyId: rsaKeyArn, privateKey: rsa2048.privateKey },
-      { keyId: rsa4096KeyArn, privateKey: rsa4096.privateKey, keySpec: 'RSA_4096' },
-      { keyId: eccKeyArn, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, keySpec: 'ECC_NIST_P256' },
-      { keyId: encryptionKeyArn, privateKey: rsa2048.privateKey, keyUsage: 'ENCRYPT_DECRYPT' },
-    ]);
+    kms = await startKmsStub({
+      keys: new Map([
+        [rsaKeyArn, rsa2048.privateKey],
+        [rsa4096KeyArn, rsa4096.privateKey],
+        [eccKeyArn, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
+        [encryptionKeyArn, rsa2048.privateKey],
+      ]),
+      keyDetails: new Map([
+        [rsa4096KeyArn, { keySpec: 'RSA_4096' }],
+        [eccKeyArn, { keySpec: 'ECC_NIST_P256' }],
+        [encryptionKeyArn, { keyUsage: 'ENCRYPT_DECRYPT' }],
+      ]),
+    });
     // The handler's client is built from the environment, as in Lambda.
     Object.assign(process.env, {
       AWS_REGION: 'eu-west-1',

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { KmsSigner } from '../../lambda/shared/kms-signer';
 import { PemSigner } from '../../lambda/shared/pem-signer';
-import { startLoopbackKms, type LoopbackKms } from '../support/kms-loopback';
+import { kmsStubClient, startKmsStub, type KmsStub } from '../support/aws-stubs';
 
 const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const data = new TextEncoder().encode('<ds:SignedInfo>canonical bytes</ds:SignedInfo>');
@@ -60,16 +60,16 @@ describe('PemSigner', () => {
 
 describe('KmsSigner', () => {
   const keyArn = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-  let kms: LoopbackKms;
+  let kms: KmsStub;
 
   beforeAll(async () => {
-    kms = await startLoopbackKms([{ keyId: keyArn, privateKey: rsa2048.privateKey }]);
+    kms = await startKmsStub({ keys: new Map([[keyArn, rsa2048.privateKey]]) });
   });
   afterAll(() => kms.close());
-  beforeEach(() => kms.calls.splice(0));
+  beforeEach(() => kms.reset());
 
   test('sends one Sign of the local SHA-256 digest (DIGEST, RSASSA_PKCS1_V1_5_SHA_256) and returns a verifying signature', async () => {
-    const signature = await new KmsSigner(keyArn, kms.client()).sign(data);
+    const signature = await new KmsSigner(keyArn, kmsStubClient(kms.endpoint)).sign(data);
 
     expect(kms.calls).toEqual([{
       operation: 'Sign',
@@ -79,6 +79,7 @@ describe('KmsSigner', () => {
         MessageType: 'DIGEST',
         SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
       },
+      signed: true,
     }]);
     expect(signature).toBeInstanceOf(Uint8Array);
     expect(signature).toHaveLength(256);
@@ -86,7 +87,7 @@ describe('KmsSigner', () => {
   });
 
   test('propagates the SDK error when KMS refuses', async () => {
-    const signer = new KmsSigner('arn:aws:kms:us-east-1:111122223333:key/unknown', kms.client());
+    const signer = new KmsSigner('arn:aws:kms:us-east-1:111122223333:key/unknown', kmsStubClient(kms.endpoint));
     await expect(signer.sign(data)).rejects.toMatchObject({ name: 'NotFoundException' });
     expect(kms.calls).toHaveLength(1);
   });

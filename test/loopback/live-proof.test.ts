@@ -10,6 +10,7 @@ import { createLocalJWKSet, exportJWK, jwtVerify } from 'jose';
 import { logicalIdsOfType, resolveIntrinsics, type Template } from '../../local/cloudformation';
 import { startDelegationServer, type DelegationServer } from '../../local/http-adapter';
 import { rolePolicies } from '../../local/iam-decisions';
+import { startLoopbackS3, type LoopbackS3 } from '../../local/s3-server';
 import { loadFromTemplate, startLoopbackSts, type LoopbackSts } from '../../local/sts-server';
 import { handlerEnvironmentFromTemplate, localHandlerEnvironment, loopbackAwsEnvironment } from '../../local/test-bed';
 import { DISCOVERY_PATH, ISSUER_KEY_ARN_ENV, JWKS_PATH, PROVER_ENV } from '../live-proof/contract';
@@ -18,9 +19,8 @@ import { keyIdOf, kmsDigestSigner, kmsPublicKey, mintIdToken, publicJwk } from '
 import { createIssuerHandler, type IssuerHandler } from '../live-proof/issuer';
 import { createProver, type ProverConfig, type ProverDependencies } from '../live-proof/prover';
 import { LIVE_PROOF_AUDIENCE, LIVE_PROOF_USER_PREFIX, liveProofStack } from '../live-proof/stack';
+import { kmsStubClient, startKmsStub, type KmsStub } from '../support/aws-stubs';
 import { setEnvironment, loadBundledHandler, logsOf } from '../support/handler-harness';
-import { startLoopbackKms, type LoopbackKms } from '../support/kms-loopback';
-import { startLoopbackS3, type LoopbackS3 } from '../support/s3-loopback';
 
 /**
  * The live proof's own code, on loopback: the test issuer (JWKS from kms:GetPublicKey, tokens from
@@ -126,14 +126,14 @@ describe('the live proof stack', () => {
 describe('the test issuer', () => {
   const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/0d3f6c1e-0000-4000-8000-000000000001';
   let privateKey: KeyObject;
-  let kms: LoopbackKms;
+  let kms: KmsStub;
 
   beforeAll(async () => {
     privateKey = rsaKey();
-    kms = await startLoopbackKms([
-      { keyId: keyArn, privateKey },
-      { keyId: `${keyArn}-encrypt`, privateKey, keyUsage: 'ENCRYPT_DECRYPT' },
-    ]);
+    kms = await startKmsStub({
+      keys: new Map([[keyArn, privateKey], [`${keyArn}-encrypt`, privateKey]]),
+      keyDetails: new Map([[`${keyArn}-encrypt`, { keyUsage: 'ENCRYPT_DECRYPT' }]]),
+    });
   });
 
   afterAll(async () => {
@@ -141,7 +141,7 @@ describe('the test issuer', () => {
   });
 
   test('publishes the KMS key\'s public half as the one JWKS entry, and tokens signed by kms:Sign verify against it with jose', async () => {
-    const handler = createIssuerHandler({ keyArn, publicKey: () => kmsPublicKey(kms.client(), keyArn) });
+    const handler = createIssuerHandler({ keyArn, publicKey: () => kmsPublicKey(kmsStubClient(kms.endpoint), keyArn) });
     const answer = await handler(urlEvent('GET', JWKS_PATH));
     expect(answer).toMatchObject({ statusCode: 200, headers: { 'Content-Type': 'application/json' } });
     const jwks = bodyOf(answer);
@@ -149,7 +149,7 @@ describe('the test issuer', () => {
     expect(jwks).toEqual({ keys: [{ kty: 'RSA', n: expectedJwk.n, e: expectedJwk.e, kid: keyIdOf(keyArn), alg: 'RS256', use: 'sig' }] });
 
     const issuer = 'https://issuer.example/';
-    const token = await mintIdToken({ issuer, audience: 'client', subject: ALICE, keyId: keyIdOf(keyArn), issuedAt: 1_900_000_000 }, kmsDigestSigner(kms.client(), keyArn));
+    const token = await mintIdToken({ issuer, audience: 'client', subject: ALICE, keyId: keyIdOf(keyArn), issuedAt: 1_900_000_000 }, kmsDigestSigner(kmsStubClient(kms.endpoint), keyArn));
     const verified = await jwtVerify(token, createLocalJWKSet(jwks), {
       issuer,
       audience: 'client',
@@ -163,7 +163,7 @@ describe('the test issuer', () => {
 
   test('a token altered after signing, or expired, does not verify against the JWKS', async () => {
     const jwks = { keys: [publicJwk(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }), 'k')] };
-    const token = await mintIdToken({ issuer: 'https://i/', audience: 'c', subject: ALICE, keyId: 'k', issuedAt: 1_900_000_000 }, kmsDigestSigner(kms.client(), keyArn));
+    const token = await mintIdToken({ issuer: 'https://i/', audience: 'c', subject: ALICE, keyId: 'k', issuedAt: 1_900_000_000 }, kmsDigestSigner(kmsStubClient(kms.endpoint), keyArn));
     const [header, , signature] = token.split('.');
     const altered = `${header}.${Buffer.from(JSON.stringify({ iss: 'https://i/', aud: 'c', sub: BOB, iat: 1_900_000_000, exp: 1_900_000_300 })).toString('base64url')}.${signature}`;
     const options = { issuer: 'https://i/', audience: 'c', currentDate: new Date(1_900_000_010_000) };
@@ -172,7 +172,7 @@ describe('the test issuer', () => {
   });
 
   test('serves the discovery document with its own https URL as issuer, taken from the request host', async () => {
-    const handler = createIssuerHandler({ keyArn, publicKey: () => kmsPublicKey(kms.client(), keyArn) });
+    const handler = createIssuerHandler({ keyArn, publicKey: () => kmsPublicKey(kmsStubClient(kms.endpoint), keyArn) });
     const answer = await handler(urlEvent('GET', DISCOVERY_PATH, 'abc123.lambda-url.eu-west-1.on.aws'));
     expect(answer).toMatchObject({ statusCode: 200 });
     expect(bodyOf(answer)).toEqual({
@@ -185,7 +185,7 @@ describe('the test issuer', () => {
   });
 
   test('answers 405 to anything but GET and 404 to other paths, without reading the key', async () => {
-    const publicKey = jest.fn(() => kmsPublicKey(kms.client(), keyArn));
+    const publicKey = jest.fn(() => kmsPublicKey(kmsStubClient(kms.endpoint), keyArn));
     const handler = createIssuerHandler({ keyArn, publicKey });
     expect(await handler(urlEvent('POST', JWKS_PATH))).toMatchObject({ statusCode: 405, headers: { Allow: 'GET' } });
     expect(await handler(urlEvent('GET', '/token'))).toMatchObject({ statusCode: 404 });
@@ -197,7 +197,7 @@ describe('the test issuer', () => {
     let failures = 1;
     const publicKey = jest.fn(async () => {
       if (failures-- > 0) throw new Error('KMS unavailable');
-      return kmsPublicKey(kms.client(), keyArn);
+      return kmsPublicKey(kmsStubClient(kms.endpoint), keyArn);
     });
     const handler = createIssuerHandler({ keyArn, publicKey });
     const failed = await handler(urlEvent('GET', JWKS_PATH));
@@ -209,7 +209,7 @@ describe('the test issuer', () => {
   });
 
   test('refuses a key that is not an RSA signing key, and a key ARN without a key id', async () => {
-    await expect(kmsPublicKey(kms.client(), `${keyArn}-encrypt`)).rejects.toThrow('not an RSA SIGN_VERIFY key');
+    await expect(kmsPublicKey(kmsStubClient(kms.endpoint), `${keyArn}-encrypt`)).rejects.toThrow('not an RSA SIGN_VERIFY key');
     const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
     expect(() => publicJwk(ecKey, 'k')).toThrow('must be RSA, got EC');
     expect(() => keyIdOf('')).toThrow('does not end in a key id');
@@ -242,8 +242,9 @@ describe('the test issuer', () => {
 describe('the prover on loopback', () => {
   let template: Template;
   let sts: LoopbackSts;
-  let kms: LoopbackKms;
+  let kms: KmsStub;
   let s3: LoopbackS3;
+  let userRoleArn: string;
   let delegation: DelegationServer;
   let issuer: { server: Server; url: string };
   let config: ProverConfig;
@@ -255,10 +256,10 @@ describe('the prover on loopback', () => {
     const loaded = await loadFromTemplate(sts, template);
     const [keyId] = logicalIdsOfType(template, 'AWS::KMS::Key').filter((id) => id.startsWith('TestIssuerKey'));
     const issuerKeyArn = resolveIntrinsics(template, { 'Fn::GetAtt': [keyId, 'Arn'] }, loaded.deployment) as string;
-    kms = await startLoopbackKms([{ keyId: issuerKeyArn, privateKey: rsaKey() }]);
+    kms = await startKmsStub({ keys: new Map([[issuerKeyArn, rsaKey()]]) });
     issuer = await serveIssuer(createIssuerHandler({
       keyArn: issuerKeyArn,
-      publicKey: () => kmsPublicKey(kms.client(), issuerKeyArn),
+      publicKey: () => kmsPublicKey(kmsStubClient(kms.endpoint), issuerKeyArn),
       issuerOf: () => issuer.url,
     }));
     const handlerEnvironment = localHandlerEnvironment(handlerEnvironmentFromTemplate(template, loaded.deployment), {
@@ -270,13 +271,12 @@ describe('the prover on loopback', () => {
 
     const [bucketId] = logicalIdsOfType(template, 'AWS::S3::Bucket');
     const bucketName = resolveIntrinsics(template, { Ref: bucketId }, loaded.deployment) as string;
-    const policies = rolePolicies(template, loaded.roles[0].logicalId);
+    userRoleArn = loaded.roles[0].arn;
     s3 = await startLoopbackS3({
-      bucketName,
-      sessionOf: (accessKeyId) => {
-        const session = sts.issued.find((issued) => issued.accessKeyId === accessKeyId);
-        return session && { subject: session.subject, policies };
-      },
+      sts,
+      roles: new Map([[userRoleArn, { policies: rolePolicies(template, loaded.roles[0].logicalId) }]]),
+      buckets: [bucketName],
+      allowedOrigins: [],
     });
     config = {
       issuerUrl: issuer.url,
@@ -326,7 +326,7 @@ describe('the prover on loopback', () => {
 
   function proverFrom(source: Partial<ProverConfig> = {}, dependencies: Partial<ProverDependencies> = {}) {
     return createProver({ ...config, ...source }, {
-      sign: kmsDigestSigner(kms.client(), config.issuerKeyArn),
+      sign: kmsDigestSigner(kmsStubClient(kms.endpoint), config.issuerKeyArn),
       s3ClientFor: (credentials) => new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials, maxAttempts: 1 }),
       sleep: async () => {},
       ...dependencies,
@@ -349,22 +349,22 @@ describe('the prover on loopback', () => {
   test('own-prefix: alice gets credentials and writes and reads users/alice/ (the facts the integ test expects)', async () => {
     const { facts, logs } = await runBundledProver({ scenario: 'own-prefix', subject: ALICE });
     expect(facts).toEqual(EXPECTED_FACTS['own-prefix']);
-    expect(s3.requests.filter((request) => request.key === 'users/alice/live-proof.txt').map((request) => [request.method, request.subject, request.status]))
+    expect(s3.calls.filter((call) => call.key === 'users/alice/live-proof.txt').map((call) => [call.method, call.subject, call.status]))
       .toEqual([['PUT', ALICE, 200], ['GET', ALICE, 200]]);
     expectNothingSecret(facts, logs);
   });
 
   test('cross-user: bob\'s object under users/bob/ can be neither overwritten nor read by alice, and bob still reads it', async () => {
-    const before = s3.requests.length;
+    const before = s3.calls.length;
     const { facts, logs } = await runBundledProver({ scenario: 'cross-user', subject: ALICE, otherSubject: BOB });
     expect(facts).toEqual(EXPECTED_FACTS['cross-user']);
-    expect(s3.requests.slice(before).map((request) => [request.method, request.key, request.subject, request.decision])).toEqual([
-      ['PUT', 'users/bob/live-proof.txt', BOB, 'Allowed'],
-      ['PUT', 'users/bob/live-proof.txt', ALICE, 'ImplicitlyDenied'],
-      ['GET', 'users/bob/live-proof.txt', ALICE, 'ImplicitlyDenied'],
-      ['GET', 'users/bob/live-proof.txt', BOB, 'Allowed'],
+    expect(s3.calls.slice(before).map((call) => [call.method, call.key, call.subject, call.outcome])).toEqual([
+      ['PUT', 'users/bob/live-proof.txt', BOB, 'ok'],
+      ['PUT', 'users/bob/live-proof.txt', ALICE, 'AccessDenied'],
+      ['GET', 'users/bob/live-proof.txt', ALICE, 'AccessDenied'],
+      ['GET', 'users/bob/live-proof.txt', BOB, 'ok'],
     ]);
-    expect(s3.objects.get('users/bob/live-proof.txt')).toBe('belongs to bob');
+    expect(s3.objects.get(`${config.bucketName}/users/bob/live-proof.txt`)?.body.toString()).toBe('belongs to bob');
     expectNothingSecret(facts, logs);
   });
 
@@ -378,11 +378,10 @@ describe('the prover on loopback', () => {
 
   test('a role policy that reached other users\' prefixes would fail the cross-user expectation', async () => {
     const permissive = await startLoopbackS3({
-      bucketName: config.bucketName,
-      sessionOf: (accessKeyId) => {
-        const session = sts.issued.find((issued) => issued.accessKeyId === accessKeyId);
-        return session && { subject: session.subject, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }] };
-      },
+      sts,
+      roles: new Map([[userRoleArn, { policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }] }]]),
+      buckets: [config.bucketName],
+      allowedOrigins: [],
     });
     try {
       const prover = proverFrom({}, {

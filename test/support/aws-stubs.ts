@@ -1,6 +1,7 @@
 import { constants, createHash, createPublicKey, privateEncrypt, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { registerSecret } from '../../local/secret-registry';
 
 /**
@@ -287,6 +288,8 @@ export interface KmsStubOptions {
   readonly privateKey?: KeyObject;
   /** Keys by KeyId (RSA-2048 private keys), read at each call, so keys added later are found. */
   readonly keys?: ReadonlyMap<string, KeyObject>;
+  /** Key spec and usage KMS reports for a KeyId, the usage enforced on Sign. @default RSA_2048 and SIGN_VERIFY for every key */
+  readonly keyDetails?: ReadonlyMap<string, { readonly keySpec?: string; readonly keyUsage?: string }>;
   /**
    * Whether the caller (the access key id of the request's SigV4 signature) may use a key, as IAM and
    * the key policy would decide; a refusal is KMS's `AccessDeniedException`. @default every call is allowed
@@ -329,13 +332,18 @@ export async function startKmsStub(options: KmsStubOptions): Promise<KmsStub> {
     } else if (options.authorize && !(await options.authorize(operation, keyId, accessKeyIdOf(request)))) {
       kmsJson(response, 400, { __type: 'AccessDeniedException', message: `The caller is not authorized to perform kms:${operation} on this key` });
     } else if (operation === 'GetPublicKey') {
+      const keyUsage = options.keyDetails?.get(keyId)?.keyUsage ?? 'SIGN_VERIFY';
+      const keySpec = options.keyDetails?.get(keyId)?.keySpec ?? 'RSA_2048';
       kmsJson(response, 200, {
         KeyId: keyId,
-        KeySpec: 'RSA_2048',
-        KeyUsage: 'SIGN_VERIFY',
+        KeySpec: keySpec,
+        CustomerMasterKeySpec: keySpec,
+        KeyUsage: keyUsage,
         PublicKey: createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64'),
-        SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'],
+        ...(keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'] } : {}),
       });
+    } else if ((options.keyDetails?.get(keyId)?.keyUsage ?? 'SIGN_VERIFY') !== 'SIGN_VERIFY') {
+      kmsJson(response, 400, { __type: 'InvalidKeyUsageException', message: 'KeyUsage is not SIGN_VERIFY' });
     } else if (body.SigningAlgorithm !== 'RSASSA_PKCS1_V1_5_SHA_256') {
       kmsJson(response, 400, { __type: 'KMSInvalidStateException', message: 'Unsupported signing algorithm' });
     } else {
@@ -348,4 +356,14 @@ export async function startKmsStub(options: KmsStubOptions): Promise<KmsStub> {
   });
 
   return script.handle(endpoint, server);
+}
+
+/** A KMS client of the stub at `endpoint`, with placeholder credentials and no retries. */
+export function kmsStubClient(endpoint: string): KMSClient {
+  return new KMSClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'AKIDLOOPBACK', secretAccessKey: 'loopback-secret' },
+    maxAttempts: 1,
+  });
 }
