@@ -33,8 +33,11 @@ export interface DelegationEndpointOptions {
   /**
    * A fixed name for the handler's role, so that the signing key's policy can name it: needed when
    * the identity provider is imported (allow the role with `allowSigningBy` in the app that made it).
-   * @default - generated; a fixed name is chosen by itself when the identity provider is in another
-   * stack of this app
+   * A role with a fixed name in another stack than the keys is named in their key policy by its ARN,
+   * which a role re-created under that name matches too.
+   * @default - generated. With an identity provider of another stack of this app whose keys it created,
+   * the role is made in the provider's stack, where the key policy pins it in its Principal element;
+   * with a key brought to a provider of another stack, a fixed name is chosen
    */
   readonly handlerRoleName?: string;
   /**
@@ -295,16 +298,22 @@ export class DelegationEndpoint extends Construct {
       ...(settings.allowedOrigins.length > 0 ? { [DelegationEnv.ALLOWED_ORIGINS]: stack.toJsonString(settings.allowedOrigins) } : {}),
     };
     const environmentSizeBytes = assertEnvironmentFits(this, environment, ENVIRONMENT_ADVICE).bytes;
-    // The key policy of the identity provider's key names this role; from another stack it can only
-    // do so by a fixed name (a reference would make each stack depend on the other).
-    const handlerRoleName = props.handlerRoleName ?? (Stack.of(props.identityProvider) === stack
+    const description = 'Exchanges OpenID Connect id tokens for AWS credentials through a KMS-signed SAML assertion';
+    // The key policy of the identity provider's keys names this role. A provider of another stack makes
+    // the role in its own stack, where the key policy can pin it; otherwise, from another stack, the key
+    // policy can only name it by a fixed name (a reference would make each stack depend on the other).
+    const signerRole = props.handlerRoleName === undefined && props.identityProvider instanceof DelegationIdentityProvider
+      ? props.identityProvider._signerRoleFor(this, description)
+      : undefined;
+    const handlerRoleName = signerRole ? undefined : props.handlerRoleName ?? (Stack.of(props.identityProvider) === stack
       ? undefined
       : Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }));
     const handler = bundledFunction(this, 'Handler', {
+      role: signerRole,
       roleName: handlerRoleName,
       bundle: 'delegation',
       handler: 'handler',
-      description: 'Exchanges OpenID Connect id tokens for AWS credentials through a KMS-signed SAML assertion',
+      description,
       timeout: Duration.seconds(10),
       memorySize: 512,
       logRetention: settings.logRetention,

@@ -220,8 +220,10 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
   private readonly createdKeys: ReadonlyMap<string, kms.Key>;
   /** Key ARN and certificate of every created key, exported for stacks that use them. */
   private readonly publishedValues: string[] = [];
-  /** Whether roles of other stacks sign with the created keys (then tagged, and their values exported). */
+  /** Whether roles of other stacks sign with the created keys by tag (then tagged). */
   private sharedAcrossStacks = false;
+  /** Whether functions of other stacks use the created keys (then their ARNs and certificates stay exported while published). */
+  private publishedValuesExported = false;
   /** The policy of the keys created here: who administers them and who signs. */
   private readonly keyPolicy = new SigningKeyPolicy(this);
   /** Every issuer bound to this provider, through any endpoint. */
@@ -292,8 +294,10 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
   /**
    * Lets `grantee`, a role, sign with the keys this provider publishes (`kms:Sign` with
    * RSASSA_PKCS1_V1_5_SHA_256 only): in its identity policy and, for keys created here, by name in
-   * their key policy, which denies signing to every other principal. A role in another stack needs a
-   * fixed `roleName`, so that the key policy can name it without a cross-stack reference cycle.
+   * their key policy, which denies signing to every other principal. A role of this stack is named in
+   * the key policy's Principal element; a role in another stack needs a fixed `roleName`, by which the
+   * key policy names it without a cross-stack reference cycle (endpoints of other stacks of this app get
+   * their role made in this provider's stack instead).
    *
    * With keys created here, every created key is granted, not only the signing key: IAM accepts any
    * of them, so this gives no further power, and a rotation's switch of the signer then changes no
@@ -346,6 +350,24 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
     this.boundIssuers.push(...entries);
   }
 
+  /**
+   * A role for a function of `consumer`'s stack that signs with the keys created here, made in this
+   * provider's stack when that is another one: the key policy can then name the role in its Principal
+   * element (KMS pins it to the role's unique id), which it cannot do for a role of a stack deployed
+   * after the keys. Undefined when the consumer is in this stack or the signing key was brought.
+   * @internal
+   */
+  public _signerRoleFor(consumer: Construct, description: string): iam.Role | undefined {
+    if (this.createdKeys.size === 0 || Stack.of(consumer) === Stack.of(this)) {
+      return undefined;
+    }
+    this.exportPublishedValues();
+    return new iam.Role(this, `SignerRole${Names.uniqueId(consumer)}`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description,
+    });
+  }
+
   private isCreated(key: kms.IKey): boolean {
     return [...this.createdKeys.values()].includes(key as kms.Key);
   }
@@ -359,9 +381,8 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
   }
 
   /**
-   * Tags the created keys, and exports every created key's ARN and certificate from this stack for as
-   * long as the key is published: when a rotation step stops using a key in another stack, the export
-   * stays until the step that retires the key, by which time no stack imports it.
+   * Tags the created keys (for roles of other stacks granted by tag), and exports their values (see
+   * {@link exportPublishedValues}).
    */
   private shareAcrossStacks(): void {
     if (this.sharedAcrossStacks) return;
@@ -369,6 +390,17 @@ export class DelegationIdentityProvider extends DelegationIdentityProviderBase {
     for (const [label, key] of this.createdKeys) {
       Tags.of(key).add(KEY_TAG, this.keyTagValue(label));
     }
+    this.exportPublishedValues();
+  }
+
+  /**
+   * Exports every created key's ARN and certificate from this stack for as long as the key is
+   * published: when a rotation step stops using a key in another stack, the export stays until the
+   * step that retires the key, by which time no stack imports it.
+   */
+  private exportPublishedValues(): void {
+    if (this.publishedValuesExported) return;
+    this.publishedValuesExported = true;
     for (const value of this.publishedValues) {
       Stack.of(this).exportValue(value);
     }

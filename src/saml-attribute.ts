@@ -1,8 +1,8 @@
 import { Token } from 'aws-cdk-lib';
 import { ClaimCondition, validateClaimName } from './claim-condition';
 import { SamlAttributeConfig } from './contract/delegation-environment';
-import { JwtIssuer } from './jwt-issuer';
 import { SAML_ATTRIBUTE_CONDITION_KEYS } from './contract/saml-attribute-keys';
+import { JwtIssuer } from './jwt-issuer';
 
 /**
  * A SAML attribute that AWS exposes to trust policies as a `saml:*` condition key, as Auth0's rules

@@ -355,18 +355,37 @@ describe('path 3: only the delegation handlers and the certificate provider may 
     expect(await keyDecision({ ...sign, keyPolicy: pinned, identityPolicies: [signEverything], roleName: handlerRoleId })).not.toBe('Allowed');
   });
 
-  test('an endpoint in another stack is named in the key policy by a fixed role name, without a reference cycle', () => {
+  test('an endpoint in another stack gets its handler role in the provider\'s stack, pinned in the key policy\'s Principal element, without a reference cycle', () => {
     const app = new App();
     const idpStack = new Stack(app, 'IdpStack', { env: { account: '123456789012', region: 'eu-west-1' } });
     const apiStack = new Stack(app, 'ApiStack', { env: { account: '123456789012', region: 'eu-west-1' } });
     const identityProvider = new DelegationIdentityProvider(idpStack, 'Idp');
     const role = new DelegationRole(idpStack, 'UserRole', { identityProvider });
     const endpoint = new DelegationEndpoint(apiStack, 'Endpoint', { identityProvider, defaultRole: role, issuers: [auth0Issuer()] });
-    const roleName = (endpoint.handler.role as iam.Role).node.defaultChild as iam.CfnRole;
-    expect(typeof roleName.roleName).toBe('string');
+    const handlerRole = endpoint.handler.role as iam.Role;
+    expect(Stack.of(handlerRole)).toBe(idpStack);
     const idpJson = Template.fromStack(idpStack).toJSON() as any;
-    const policy = JSON.stringify(idpStack.resolve(resolvedProperties(idpJson, logicalIdsOfType(idpJson, 'AWS::KMS::Key')[0]).KeyPolicy));
-    expect(policy).toContain(`:role/${roleName.roleName}`);
+    const policy = idpStack.resolve(resolvedProperties(idpJson, logicalIdsOfType(idpJson, 'AWS::KMS::Key')[0]).KeyPolicy);
+    const signers = policy.Statement.find((statement: any) => statement.Sid === 'TheDelegationHandlersSign');
+    expect(JSON.stringify(signers.Principal)).toContain(`:role/${idpStack.getLogicalId(handlerRole.node.defaultChild as iam.CfnRole)}`);
+    expect(policy.Statement.map((statement: any) => statement.Sid)).not.toContain('NamedRolesOfOtherStacksSign');
+    // The handler's log permission comes from the endpoint's stack, which owns the log group.
+    const apiJson = Template.fromStack(apiStack).toJSON() as any;
+    expect(JSON.stringify(apiJson.Resources)).toContain('logs:CreateLogStream');
+  });
+
+  test('a handler role given a fixed name in another stack is named in the key policy by its ARN', () => {
+    const app = new App();
+    const idpStack = new Stack(app, 'IdpStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const apiStack = new Stack(app, 'ApiStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const identityProvider = new DelegationIdentityProvider(idpStack, 'Idp');
+    const role = new DelegationRole(idpStack, 'UserRole', { identityProvider });
+    const endpoint = new DelegationEndpoint(apiStack, 'Endpoint', { identityProvider, defaultRole: role, issuers: [auth0Issuer()], handlerRoleName: 'delegation-handler' });
+    expect(Stack.of(endpoint.handler.role!)).toBe(apiStack);
+    const idpJson = Template.fromStack(idpStack).toJSON() as any;
+    const policy = idpStack.resolve(resolvedProperties(idpJson, logicalIdsOfType(idpJson, 'AWS::KMS::Key')[0]).KeyPolicy);
+    const named = policy.Statement.find((statement: any) => statement.Sid === 'NamedRolesOfOtherStacksSign');
+    expect(named.Condition.ArnEquals['aws:PrincipalArn']).toEqual(['arn:aws:iam::123456789012:role/delegation-handler']);
     expect(() => Template.fromStack(apiStack)).not.toThrow();
   });
 

@@ -180,42 +180,35 @@ describe('key rotation with the provider in one stack and the endpoint in anothe
     }
   });
 
-  const TAG = 'cdk-token-delegation:identity-provider';
-  /** The endpoint's kms:Sign statements: the signing key by reference, and the published keys by tag. */
-  function signStatements(endpoint: Record<string, any>): { byArn: any; byTag: any } {
-    const statements = Object.values(endpoint.Resources)
-      .filter((resource: any) => resource.Type === 'AWS::IAM::Policy')
+  /** The kms:Sign statements of the handler's role, which the provider makes in its own stack. */
+  function handlerSignKeys(provider: Record<string, any>): string[] {
+    const [roleId] = Object.keys(provider.Resources).filter((id) => provider.Resources[id].Type === 'AWS::IAM::Role' && id.startsWith('IdpSignerRoleEndpointStackEndpoint'));
+    return Object.values(provider.Resources)
+      .filter((resource: any) => resource.Type === 'AWS::IAM::Policy' && resource.Properties.Roles.some((role: any) => role.Ref === roleId))
       .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
-      .filter((candidate: any) => candidate.Action === 'kms:Sign');
-    expect(statements).toHaveLength(2);
-    return {
-      byArn: statements.find((statement: any) => statement.Condition.StringEquals[`aws:ResourceTag/${TAG}`] === undefined),
-      byTag: statements.find((statement: any) => statement.Condition.StringEquals[`aws:ResourceTag/${TAG}`] !== undefined),
-    };
+      .filter((statement: any) => statement.Action === 'kms:Sign')
+      .map((statement: any) => statement.Resource['Fn::GetAtt'][0])
+      .sort();
   }
-  const keyTags = (provider: Record<string, any>): string[] => Object.values(provider.Resources)
-    .filter((resource: any) => resource.Type === 'AWS::KMS::Key')
-    .map((key: any) => key.Properties.Tags.find((tag: any) => tag.Key === TAG).Value);
 
-  test('the handler of the other stack signs with the signing key by reference, and with the published keys by their tags only', () => {
-    for (const [step, published] of [[1, 2], [2, 2], [3, 1]] as const) {
+  test('the handler of the other stack has its role in the provider\'s stack, signs with every published key by reference, and is pinned in their policies', () => {
+    for (const [step, published] of [[0, 1], [1, 2], [2, 2], [3, 1]] as const) {
       const { provider, endpoint } = steps[step];
-      const { byArn, byTag } = signStatements(endpoint);
-      expect(JSON.stringify(byArn.Resource)).toContain('Fn::ImportValue');
-      expect(JSON.stringify(byTag.Resource)).toContain(':key/*');
-      const tags = keyTags(provider);
-      expect(tags).toHaveLength(published);
-      expect([byTag.Condition.StringEquals[`aws:ResourceTag/${TAG}`]].flat().sort()).toEqual([...tags].sort());
+      const keys = Object.keys(provider.Resources).filter((id) => provider.Resources[id].Type === 'AWS::KMS::Key').sort();
+      expect({ step, signs: handlerSignKeys(provider) }).toEqual({ step, signs: keys });
+      expect(keys).toHaveLength(published);
+      for (const key of keys) {
+        const signers = provider.Resources[key].Properties.KeyPolicy.Statement.find((statement: any) => statement.Sid === 'TheDelegationHandlersSign');
+        expect(JSON.stringify(signers.Principal)).toMatch(/IdpSignerRoleEndpointStackEndpoint/);
+      }
+      // No grant by tag, no tags: nothing in the endpoint's stack may sign.
+      expect(JSON.stringify(endpoint.Resources)).not.toContain('kms:Sign');
+      expect(JSON.stringify(provider.Resources)).not.toContain('cdk-token-delegation:identity-provider');
     }
-    // Retired: key 1's tag is no longer among those the handler may sign with.
-    const [beforeRetire, afterRetire] = [keyTags(steps[2].provider), keyTags(steps[3].provider)];
-    const retiredTag = beforeRetire.find((tag) => !afterRetire.includes(tag));
-    expect(retiredTag).toMatch(/\.1$/);
-    expect(JSON.stringify(signStatements(steps[3].endpoint).byTag)).not.toContain(retiredTag);
   });
 });
 
-test('cdk-nag is clean over a provider stack and an endpoint stack that signs with its keys by tag', () => {
+test('cdk-nag is clean over a provider stack and an endpoint stack whose handler signs with its keys', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { AwsSolutionsChecks } = require('cdk-nag') as typeof import('cdk-nag');
   const env = { account: '123456789012', region: 'eu-west-1' };

@@ -7,8 +7,8 @@ import {
   AwsSamlAttribute, ClaimCondition, DelegationEndpoint, DelegationIdentityProvider, DelegationRole, JwtIssuer, SamlAttribute,
 } from '../../src';
 import { DelegationEnv } from '../../src/contract/delegation-environment';
-import { auth0Issuer, testStack } from '../support/stacks';
 import { SAML_ATTRIBUTE_CONDITION_KEYS } from '../../src/contract/saml-attribute-keys';
+import { auth0Issuer, testStack } from '../support/stacks';
 
 function endpointStack(samlAttributes: SamlAttribute[], issuers: JwtIssuer[] = [auth0Issuer()]) {
   const stack = testStack();
