@@ -133,7 +133,7 @@ function problem(link: Link): string | undefined {
     if ((branch ?? rawBranch) !== BRANCH) return `points at the branch ${branch ?? rawBranch}, not ${BRANCH}`;
     return pathProblem(decodeURIComponent(path).replace(/\/$/, ''), kind === 'tree' ? 'folder' : 'file', anchor);
   }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return `an unexpected scheme`;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return 'an unexpected scheme';
   const [pathPart, anchor] = target.split('#', 2) as [string, string | undefined];
   if (pathPart === '') {
     return anchorsOf(page).has(anchor ?? '') ? undefined : `no heading of ${page} has the anchor #${anchor}`;
