@@ -7,7 +7,7 @@ import { LIVE_PROOF_STACK_NAME, liveProofStack } from './live-proof/stack';
 // a function URL), the delegation endpoint trusting it, and a prover Lambda that mints alice's and
 // bob's id tokens, exchanges them at the endpoint (Bearer form) and uses the credentials with S3.
 // The prover answers facts only: the assertion provider logs every answer, so no token or credential
-// may pass through it. See "Prove it in your own account" in the README.
+// may pass through it. See docs/live-proof.md.
 // Snapshots must not depend on where the repository is checked out: no stack traces in their metadata.
 const app = new App({ context: { 'aws:cdk:disable-creation-stack-traces': true, 'aws:cdk:disable-stack-trace': true } });
 const proof = liveProofStack(app);

@@ -5,7 +5,7 @@
  *
  * This file is read by both sides (src/ writes the variables, lambda/ parses them) and so must stay
  * free of imports: the handler bundle must never pull in construct code. It is not exported from the
- * package's entry point; the README documents the same contract for people who run the handler
+ * package's entry point; docs/environment-contract.md documents the same contract for people who run the handler
  * outside CDK.
  */
 
