@@ -1,11 +1,18 @@
-import { s3Decision, type Decision, type PolicyDocument } from './iam-decisions';
+import { sessionDecision, type Decision, type PolicyDocument } from './iam-decisions';
+import {
+  SUBJECT_VARIABLE, asList, limitsToOwnPartition, listingProbe, objectProbe, partitionProbe, policyStatements, shortDynamoDbResource,
+  userPrefixGrants, type Probe,
+} from './probes';
+
+export { userPrefixGrants };
 
 /**
  * What each signed-in user may do under the template's own policies: the S3 requests an app makes on
  * every per-user prefix the role grants (the user's own, another user's, a look-alike sibling, the parent
  * listing), the DynamoDB requests on every user's partition where the role admits only the user's own,
  * and every other concrete action the role allows, each evaluated with iam-simulate for that session's
- * `${saml:sub}` and session tags.
+ * `${saml:sub}` and session tags. Its requests are built by the same code as the isolation check's (local/probes.ts)
+ * and decided by the same evaluator, so a row here is a probe there, with the same answer.
  */
 
 /** One signed-in user as the delegation endpoint answered. */
@@ -22,6 +29,10 @@ export interface SignedInSession {
 export interface DecisionRow {
   readonly label: string;
   readonly decisions: readonly Decision[];
+  /** The request each session was asked about: its action and context, and its resource per session. */
+  readonly action: string;
+  readonly context?: Readonly<Record<string, string | string[]>>;
+  readonly resources: readonly string[];
 }
 
 interface Request {
@@ -31,32 +42,9 @@ interface Request {
   readonly context?: Record<string, string | string[]>;
 }
 
-const SUBJECT_VARIABLE = '${saml:sub}';
-const S3_OBJECT_ARN = /^arn:aws[a-z-]*:s3:::([^/]+)\/(.*)$/;
-
-function statements(policies: readonly PolicyDocument[]): Array<Record<string, unknown>> {
-  return policies.flatMap((policy) => (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]) as Array<Record<string, unknown>>);
-}
-
-function list(value: unknown): string[] {
-  return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
-}
-
-/** The `(bucket, prefix)` pairs of object resources like `arn:aws:s3:::bucket/users/${saml:sub}/*`. */
-export function userPrefixGrants(policies: readonly PolicyDocument[]): Array<{ bucket: string; prefix: string }> {
-  const found = new Map<string, { bucket: string; prefix: string }>();
-  for (const statement of statements(policies)) {
-    if (statement.Effect !== 'Allow') continue;
-    for (const resource of list(statement.Resource)) {
-      const match = S3_OBJECT_ARN.exec(resource);
-      const at = match?.[2].indexOf(SUBJECT_VARIABLE) ?? -1;
-      if (match && at >= 0) {
-        const grant = { bucket: match[1], prefix: match[2].slice(0, at) };
-        found.set(`${grant.bucket}/${grant.prefix}`, grant);
-      }
-    }
-  }
-  return [...found.values()];
+/** A row for a probe of the isolation check. */
+function probeRequest(label: string, probe: Probe): Request {
+  return { label, action: probe.action, resource: () => probe.resource, context: probe.context };
 }
 
 function s3Requests(
@@ -68,43 +56,29 @@ function s3Requests(
   const named = grants.length > 1;
   for (const { bucket, prefix } of grants) {
     const where = (key: string) => (named ? `${bucket}/${key}` : key);
-    const object = (action: string, key: string): Request => ({
-      label: `${action.slice(3).padEnd(12)} ${where(key)}`, action, resource: () => `arn:aws:s3:::${bucket}/${key}`,
-    });
-    const listing = (listPrefix: string): Request => ({
-      label: `${'ListBucket'.padEnd(12)} ${where(`${listPrefix}`)} (prefix)`, action: 's3:ListBucket', resource: () => `arn:aws:s3:::${bucket}`, context: { 's3:prefix': listPrefix },
-    });
+    const object = (action: string, key: string, owners: string[]): Request =>
+      probeRequest(`${action.slice(3).padEnd(12)} ${where(key)}`, objectProbe(bucket, key, action, owners, key));
+    const listing = (listPrefix: string, owners: string[]): Request =>
+      probeRequest(`${'ListBucket'.padEnd(12)} ${where(`${listPrefix}`)} (prefix)`, listingProbe(bucket, listPrefix, 's3:ListBucket', owners, listPrefix));
     for (const subject of subjects) {
       requests.push(
-        object('s3:PutObject', `${prefix}${subject}/notes.txt`),
-        object('s3:GetObject', `${prefix}${subject}/notes.txt`),
-        object('s3:DeleteObject', `${prefix}${subject}/notes.txt`),
-        listing(`${prefix}${subject}/`),
+        object('s3:PutObject', `${prefix}${subject}/notes.txt`, [subject]),
+        object('s3:GetObject', `${prefix}${subject}/notes.txt`, [subject]),
+        object('s3:DeleteObject', `${prefix}${subject}/notes.txt`, [subject]),
+        listing(`${prefix}${subject}/`, [subject]),
       );
     }
-    requests.push(object('s3:GetObject', `${prefix}${subjects[0]}x/notes.txt`), listing(prefix));
+    requests.push(object('s3:GetObject', `${prefix}${subjects[0]}x/notes.txt`, [`${subjects[0]}x`]), listing(prefix, []));
   }
   if (grants.length === 0) {
     for (const bucket of bucketNames) {
       requests.push(
-        { label: `${'GetObject'.padEnd(12)} ${bucket}/notes.txt`, action: 's3:GetObject', resource: () => `arn:aws:s3:::${bucket}/notes.txt` },
-        { label: `${'ListBucket'.padEnd(12)} ${bucket}`, action: 's3:ListBucket', resource: () => `arn:aws:s3:::${bucket}` },
+        probeRequest(`${'GetObject'.padEnd(12)} ${bucket}/notes.txt`, objectProbe(bucket, 'notes.txt', 's3:GetObject', [], 'notes.txt')),
+        probeRequest(`${'ListBucket'.padEnd(12)} ${bucket}`, listingProbe(bucket, undefined, 's3:ListBucket', [], bucket)),
       );
     }
   }
   return requests;
-}
-
-/** Whether a statement limits DynamoDB requests to the user's own partition (`dynamodb:LeadingKeys` = `${saml:sub}`). */
-function limitsToOwnPartition(statement: Record<string, unknown>): boolean {
-  const condition = statement.Condition as Record<string, Record<string, unknown>> | undefined;
-  return Object.values(condition ?? {}).some((keys) => Object.entries(keys ?? {})
-    .some(([key, value]) => key.toLowerCase() === 'dynamodb:leadingkeys' && list(value).includes(SUBJECT_VARIABLE)));
-}
-
-/** `table/Notes` or `table/Notes/index/byDate` of a DynamoDB ARN; other ARNs unchanged. */
-function shortDynamoDbResource(resource: string): string {
-  return /^arn:aws[a-z-]*:dynamodb:[^:]*:[^:]*:(table\/.+)$/.exec(resource)?.[1] ?? resource;
 }
 
 /**
@@ -114,20 +88,15 @@ function shortDynamoDbResource(resource: string): string {
  */
 function partitionRequests(policies: readonly PolicyDocument[], subjects: readonly string[]): Request[] {
   const requests = new Map<string, Request>();
-  for (const statement of statements(policies)) {
+  for (const statement of policyStatements(policies)) {
     if (statement.Effect !== 'Allow' || !limitsToOwnPartition(statement)) continue;
-    for (const resource of list(statement.Resource)) {
+    for (const resource of asList(statement.Resource)) {
       const isIndex = resource.includes('/index/');
-      for (const action of list(statement.Action)) {
+      for (const action of asList(statement.Action)) {
         if (action.includes('*') || (isIndex && action.toLowerCase() !== 'dynamodb:query')) continue;
         for (const owner of subjects) {
           const label = `${action.slice(action.indexOf(':') + 1).padEnd(12)} ${shortDynamoDbResource(resource)} (partition ${owner})`;
-          requests.set(label, {
-            label,
-            action,
-            resource: () => resource.replace(/\*/g, 'example'),
-            context: { 'dynamodb:LeadingKeys': [owner] },
-          });
+          requests.set(label, probeRequest(label, partitionProbe(resource.replace(/\*/g, 'example'), action, [owner], `${owner}'s partition`)));
         }
       }
     }
@@ -138,11 +107,11 @@ function partitionRequests(policies: readonly PolicyDocument[], subjects: readon
 /** Concrete non-S3 actions the policies allow, each on its resources (`${saml:sub}` filled in per user). */
 function otherRequests(policies: readonly PolicyDocument[]): Request[] {
   const requests = new Map<string, Request>();
-  for (const statement of statements(policies)) {
+  for (const statement of policyStatements(policies)) {
     if (statement.Effect !== 'Allow' || limitsToOwnPartition(statement)) continue;
-    for (const action of list(statement.Action)) {
+    for (const action of asList(statement.Action)) {
       if (action.toLowerCase().startsWith('s3:') || action.includes('*')) continue;
-      for (const resource of list(statement.Resource)) {
+      for (const resource of asList(statement.Resource)) {
         const label = `${action} ${resource}`;
         requests.set(label, { label, action, resource: (subject) => resource.split(SUBJECT_VARIABLE).join(subject).replace(/\*/g, 'example') });
       }
@@ -166,7 +135,10 @@ export function decisionRows(
   ];
   return requests.map((request) => ({
     label: request.label,
-    decisions: sessions.map((session) => s3Decision([...policiesOf(session.roleArn)], {
+    action: request.action,
+    context: request.context,
+    resources: sessions.map((session) => request.resource(session.subject)),
+    decisions: sessions.map((session) => sessionDecision({ identity: policiesOf(session.roleArn) }, {
       action: request.action,
       resource: request.resource(session.subject),
       subject: session.subject,
@@ -180,7 +152,7 @@ export function decisionRows(
 }
 
 /** The table as text: one row per request and one column per user. */
-export function formatDecisionTable(rows: readonly DecisionRow[], users: readonly string[]): string {
+export function formatDecisionTable(rows: ReadonlyArray<Pick<DecisionRow, 'label' | 'decisions'>>, users: readonly string[]): string {
   const width = Math.max(...rows.map((row) => row.label.length), 'request'.length) + 2;
   const columns = users.map((user) => Math.max(user.length, 'allowed'.length) + 2);
   const cell = (decision: Decision, index: number) => (decision === 'Allowed' ? 'allowed' : 'denied').padEnd(columns[index]);
