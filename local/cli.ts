@@ -1,16 +1,21 @@
 import { IamSimulateMissingError } from './iam-decisions';
 import { runLocalCommand, USAGE } from './server';
+import { runVerifyCommand } from './verify-command';
 
 /**
  * The `cdk-token-delegation` command shipped in the npm package (bundled into assets/cli/index.js):
- * `cdk-token-delegation local --template cdk.out/<Stack>.template.json`.
+ * `cdk-token-delegation local --template cdk.out/<Stack>.template.json` and
+ * `cdk-token-delegation verify --template cdk.out`.
  */
 
-const COMMANDS = `Usage: cdk-token-delegation <command>
+export const COMMANDS = `Usage: cdk-token-delegation <command>
 
 Commands:
   local    serve a synthesized stack's delegation endpoint on loopback, without an AWS account
            (cdk-token-delegation local --help)
+  verify   check that each signed-in user reaches only their own data, on a synthesized stack: exits 0
+           when isolation holds, 1 when a user can reach another user's data
+           (cdk-token-delegation verify --help)
 `;
 
 /** The oldest Node.js major the package supports (its `engines`), and so this command. */
@@ -33,6 +38,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'local') {
     return runLocalCommand(rest);
+  }
+  if (command === 'verify') {
+    return runVerifyCommand(rest);
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(COMMANDS);
