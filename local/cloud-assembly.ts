@@ -87,7 +87,8 @@ export function assemblyStacks(directory: string): AssemblyStack[] {
 
 /** The one account literal ARNs of the template name, if they name exactly one. */
 export function accountOfTemplate(template: Template): string | undefined {
-  const accounts = new Set([...JSON.stringify(template.Resources).matchAll(ACCOUNT_IN_ARN)].map((match) => match[1]));
+  // A stack with nothing in it has no Resources at all.
+  const accounts = new Set([...JSON.stringify(template.Resources ?? {}).matchAll(ACCOUNT_IN_ARN)].map((match) => match[1]));
   return accounts.size === 1 ? [...accounts][0] : undefined;
 }
 

@@ -203,6 +203,19 @@ describe('--template takes the cdk.out folder', () => {
     }
   }, 60_000);
 
+  test('beside a stack with nothing in it (a template without Resources)', async () => {
+    const outdir = synthesizedApp({}, (app) => {
+      new Stack(app, 'Empty');
+      new TokenDelegation(new Stack(app, 'Web'), 'Files', { issuers: [issuer()] });
+    });
+    const local = await start(['--template', outdir, '--once']);
+    try {
+      expect(local.banner).toMatch(/^Template: +\S+Web\.template\.json +\(stack Web, /m);
+    } finally {
+      await local.close();
+    }
+  }, 60_000);
+
   test('with several stacks that have one, it lists them with the --template that picks each', async () => {
     const outdir = synthesizedApp({}, (app) => {
       new TokenDelegation(new Stack(app, 'Staging'), 'Files', { issuers: [issuer()] });
