@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { assemblyStacks, locateTemplate, type LocatedTemplate } from './cloud-assembly';
 import { resolveIntrinsics, type DeploymentValues, type Template } from './cloudformation';
 import {
@@ -667,14 +667,27 @@ export function locateCheckedTemplates(path: string): LocatedTemplate[] {
   } catch {
     throw new IsolationCheckError(`Cannot read ${path}: run "cdk synth" first (it writes cdk.out/<Stack>.template.json; --template takes that file or the cdk.out folder)`);
   }
-  if (!isDirectory) return [locateTemplate(path)];
+  const located = (file: string) => {
+    try {
+      return locateTemplate(file);
+    } catch (error) {
+      throw new IsolationCheckError((error as Error).message);
+    }
+  };
+  if (!isDirectory) return [located(path)];
   const stacks = assemblyStacks(path);
   if (stacks.length === 0) throw new IsolationCheckError(`${path} holds no synthesized stack: run "cdk synth" first`);
-  const located = stacks.map((stack) => locateTemplate(stack.templateFile)).filter((candidate) => hasSamlRole(candidate.template));
-  if (located.length === 0) {
+  const withRoles = stacks.filter((stack) => {
+    try {
+      return hasSamlRole(JSON.parse(readFileSync(stack.templateFile, 'utf8')) as Template);
+    } catch {
+      return false;
+    }
+  });
+  if (withRoles.length === 0) {
     throw new IsolationCheckError(`No stack in ${path} has a role that a SAML provider may assume (a DelegationRole, or the role of a TokenDelegation); its stacks are: ${stacks.map((stack) => stack.name).join(', ')}`);
   }
-  return located;
+  return withRoles.map((stack) => located(stack.templateFile));
 }
 
 /** Checks every template and adds the reports up. */
