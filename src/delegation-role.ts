@@ -119,9 +119,23 @@ export interface DelegationRoleProps {
  * {@link DelegationIdentityProvider}, with grants scoped to each user's own prefix via `${saml:sub}`.
  *
  * It is an ordinary `iam.Role`: every grant you give it (`bucket.grantRead(role)`) reaches every
- * signed-in user alike. Give per-user access with {@link grantUserPrefix} and {@link grantUserItems}.
+ * signed-in user alike. Give per-user access with {@link grantUserPrefix} and {@link grantUserItems};
+ * synthesis warns ({@link GRANT_REACHES_EVERY_USER_WARNING}) when another grant reaches a bucket or table
+ * they gave per-user access to.
  */
 export class DelegationRole extends iam.Role {
+  /**
+   * The id of the warning synthesis gives when a grant on this role reaches a bucket or table the role also
+   * gives each user their own part of, without `${saml:sub}`: every signed-in user then reaches every other
+   * user's data there. When that is meant (shared data), acknowledge it:
+   * `Annotations.of(role).acknowledgeWarning(DelegationRole.GRANT_REACHES_EVERY_USER_WARNING, 'why')`.
+   */
+  public static readonly GRANT_REACHES_EVERY_USER_WARNING = 'cdk-token-delegation:grantReachesEveryUser';
+
+  /** The buckets and tables this role gives each user their own part of. */
+  private readonly perUserBuckets: s3.IBucket[] = [];
+  private readonly perUserTables: dynamodb.ITable[] = [];
+
   constructor(scope: Construct, id: string, props: DelegationRoleProps) {
     super(scope, id, {
       assumedBy: props.identityProvider.assumeRolePrincipal(),
@@ -130,6 +144,13 @@ export class DelegationRole extends iam.Role {
       description: props.description ?? 'Assumed through the token delegation endpoint, one session per signed-in user',
       permissionsBoundary: props.permissionsBoundary,
       path: props.path,
+    });
+    // At synthesis, when every grant is in: a warning, not an error, since sharing may be meant.
+    this.node.addValidation({
+      validate: () => {
+        warnGrantsReachingEveryUser(this, this.perUserBuckets, this.perUserTables);
+        return [];
+      },
     });
   }
 
@@ -142,6 +163,7 @@ export class DelegationRole extends iam.Role {
   public grantUserPrefix(bucket: s3.IBucket, options: UserPrefixOptions = {}): iam.Grant {
     const prefix = options.prefix ?? 'users/';
     validateUserPrefix(prefix, 'prefix');
+    if (!this.perUserBuckets.includes(bucket)) this.perUserBuckets.push(bucket);
     const access = options.access ?? UserPrefixAccess.READ_WRITE;
     const userFolder = `${prefix}\${saml:sub}/`;
 
@@ -228,6 +250,7 @@ export class DelegationRole extends iam.Role {
   public grantUserItems(table: dynamodb.ITable, options: UserItemsOptions = {}): iam.Grant {
     const access = options.access ?? UserItemAccess.READ_WRITE;
     const attributes = options.attributes;
+    if (!this.perUserTables.includes(table)) this.perUserTables.push(table);
     if (attributes !== undefined && attributes.length === 0) {
       throw new Error('grantUserItems: attributes, when given, must list at least the table\'s key attributes');
     }
@@ -343,4 +366,118 @@ function warnIfBucketKeysUnknown(scope: Construct, bucket: s3.IBucket, bucketKey
     `The bucket ${name} was not created in this app and has an encryption key, so whether it uses S3 Bucket Keys cannot be read here. `
     + 'Give bucketKeyEnabled: true if it does (otherwise every upload and download of an SSE-KMS object is refused), '
     + 'or bucketKeyEnabled: false if it does not.');
+}
+
+/** A statement of a policy document as `PolicyDocument.toJSON()` writes it (tokens as token strings). */
+interface StatementJson {
+  readonly Effect?: string;
+  readonly Action?: string | string[];
+  readonly Resource?: string | string[];
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+function asList(value: unknown): string[] {
+  return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** Whether an IAM action pattern of a statement (`s3:Get*`, `*`) covers one of `actions`. */
+function coversAny(patterns: string[], actions: string[]): boolean {
+  return patterns.some((pattern) => {
+    const expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    return actions.some((action) => expression.test(action));
+  });
+}
+
+/** The values a statement compares a condition key with, under any operator but `Null`. */
+function conditionValues(statement: StatementJson, key: string): string[] | undefined {
+  const found = Object.entries(statement.Condition ?? {}).filter(([operator]) => operator !== 'Null')
+    .flatMap(([, keys]) => Object.entries(keys ?? {}))
+    .filter(([name]) => name.toLowerCase() === key.toLowerCase());
+  return found.length === 0 ? undefined : found.flatMap(([, value]) => asList(value));
+}
+
+const SUBJECT_FOLDER = '${saml:sub}/';
+const S3_DATA_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'];
+const DYNAMODB_DATA_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:GetRecords'];
+
+/** What of a bucket a statement gives every user alike, in words; empty when it gives nothing, or each user their own folder only. */
+function unscopedOnBucket(statement: StatementJson, bucket: s3.IBucket): string[] {
+  const actions = asList(statement.Action);
+  const reached: string[] = [];
+  for (const resource of asList(statement.Resource)) {
+    if (resource === '*' && coversAny(actions, S3_DATA_ACTIONS)) reached.push('Resource "*"');
+    if (resource.startsWith(`${bucket.bucketArn}/`)) {
+      const key = resource.slice(bucket.bucketArn.length + 1);
+      const at = key.indexOf('${saml:sub}');
+      if (at >= 0 && !key.startsWith(SUBJECT_FOLDER, at)) reached.push(`objects ${key}, without '/' after \${saml:sub}`);
+      else if (at < 0 || /[*?]/.test(key.slice(0, at))) reached.push(`objects ${key}`);
+    }
+    if (resource === bucket.bucketArn) {
+      const prefixes = conditionValues(statement, 's3:prefix');
+      const listsOwnFolder = prefixes !== undefined && prefixes.length > 0 && prefixes.every((prefix) => prefix.includes(SUBJECT_FOLDER))
+        && actions.every((action) => /^s3:ListBucket(Versions)?$/i.test(action));
+      if (!listsOwnFolder) reached.push('the bucket itself: its listing or configuration');
+    }
+  }
+  return reached;
+}
+
+/** What of a table a statement gives every user alike, in words; empty when it gives nothing, or each user their own partition only. */
+function unscopedOnTable(statement: StatementJson, table: dynamodb.ITable): string[] {
+  const actions = asList(statement.Action);
+  const leadingKeys = conditionValues(statement, 'dynamodb:LeadingKeys');
+  const ownPartition = leadingKeys !== undefined && leadingKeys.length > 0 && leadingKeys.every((key) => key === '${saml:sub}');
+  const reached: string[] = [];
+  for (const resource of asList(statement.Resource)) {
+    if (resource === '*' && coversAny(actions, DYNAMODB_DATA_ACTIONS)) reached.push('Resource "*"');
+    const ofTable = resource === table.tableArn || resource.startsWith(`${table.tableArn}/`);
+    if ((table.tableStreamArn !== undefined && resource === table.tableStreamArn) || (ofTable && resource.includes('/stream/'))) {
+      reached.push('its stream');
+    } else if (ofTable && !ownPartition) {
+      reached.push('its items');
+    }
+  }
+  return reached;
+}
+
+/** The name of a bucket or table in a message: its name when known at synthesis, else its construct path. */
+function nameOf(construct: Construct, name: string): string {
+  return Token.isUnresolved(name) ? construct.node.path : name;
+}
+
+/**
+ * Warns when the role's own policy gives every signed-in user alike part of a bucket or table that the role
+ * also gives each user their own part of (grantUserPrefix, grantUserItems): `bucket.grantRead(role)` on
+ * the users' bucket, `table.grantReadData(role)` on their table. Read from the role's default policy, where
+ * grants on the role go.
+ */
+function warnGrantsReachingEveryUser(role: DelegationRole, buckets: readonly s3.IBucket[], tables: readonly dynamodb.ITable[]): void {
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!(policy instanceof iam.Policy) || policy.document.isEmpty) return;
+  const statements = ((policy.document.toJSON() as { Statement?: StatementJson[] } | undefined)?.Statement ?? [])
+    .filter((statement) => statement.Effect === 'Allow');
+  const warn = (what: string, reached: string[], actions: string[], fix: string) => {
+    // On the policy, below the role: an acknowledgement on the role (or any scope above it) then covers it.
+    Annotations.of(policy).addWarningV2(DelegationRole.GRANT_REACHES_EVERY_USER_WARNING,
+      `${role.node.path} gives every signed-in user alike ${[...new Set(actions)].join(', ')} on ${what} (${[...new Set(reached)].join('; ')}), where it `
+      + `also gives each user their own part: every user reaches every other user's data there. ${fix} If every user may reach it on purpose, acknowledge this `
+      + `warning: Annotations.of(role).acknowledgeWarning('${DelegationRole.GRANT_REACHES_EVERY_USER_WARNING}', '<why>'), and declare the data shared `
+      + 'to cdk-token-delegation verify.');
+  };
+  for (const bucket of buckets) {
+    const found = statements.map((statement) => [statement, unscopedOnBucket(statement, bucket)] as const).filter(([, what]) => what.length > 0);
+    if (found.length > 0) {
+      warn(`the bucket ${nameOf(bucket, bucket.bucketName)}`, found.flatMap(([, what]) => what), found.flatMap(([statement]) => asList(statement.Action)),
+        'Give per-user access with role.grantUserPrefix(bucket) instead of bucket.grant…(role) or a statement on the whole bucket.');
+    }
+  }
+  for (const table of tables) {
+    const found = statements.map((statement) => [statement, unscopedOnTable(statement, table)] as const).filter(([, what]) => what.length > 0);
+    if (found.length > 0) {
+      const reached = found.flatMap(([, what]) => what);
+      warn(`the table ${nameOf(table, table.tableName)}`, reached, found.flatMap(([statement]) => asList(statement.Action)),
+        `${reached.includes('its stream') ? 'A stream carries every user\'s changes: grant this role no stream action. ' : ''}`
+        + 'Give per-user access with role.grantUserItems(table) instead of table.grant…(role).');
+    }
+  }
 }
