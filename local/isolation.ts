@@ -64,8 +64,13 @@ export interface IsolationFinding {
 export interface IsolationReport {
   /** Whether no session may reach data that is not its user's (declared sharing aside). */
   readonly holds: boolean;
-  /** How many decisions the evaluator made (requests times sessions). */
+  /** How many decisions were made (requests times sessions). */
   readonly decisions: number;
+  /**
+   * How many of them the policy evaluator made; the others are requests whose action no Allow statement covers,
+   * which it could only deny.
+   */
+  readonly evaluated: number;
   /** How many distinct actions were asked about. */
   readonly actions: number;
   readonly services: readonly string[];
@@ -594,6 +599,7 @@ export async function checkTemplate(template: Template, deployment: DeploymentVa
   const breaches: IsolationFinding[] = [];
   const sharedFindings: IsolationFinding[] = [];
   let decisions = 0;
+  let evaluated = 0;
   let ownDecisions = 0;
   let ownAllowed = 0;
   for (const role of roles) {
@@ -605,6 +611,7 @@ export async function checkTemplate(template: Template, deployment: DeploymentVa
         const own = probe.owners.length > 0 && probe.owners.every((owner) => owner === subject);
         if (own) ownDecisions++;
         if (options.skipUncoveredActions !== false && !mayAllow([...identity, resourcePolicy?.document], probe.action)) continue;
+        evaluated++;
         const decide = (policies: SessionPolicies) => sessionDecision(policies, {
           action: probe.action, resource: probe.resource, subject, roleArn: role.arn, context: probe.context, wildcardOnly: probe.wildcardOnly,
         });
@@ -637,6 +644,7 @@ export async function checkTemplate(template: Template, deployment: DeploymentVa
   return {
     holds: breaches.length === 0,
     decisions,
+    evaluated,
     actions: new Set(probes.map((probe) => probe.action)).size,
     services,
     roles: roles.map((role) => (options.stack ? `${options.stack}/${role.logicalId}` : role.logicalId)),
@@ -704,6 +712,7 @@ function combineReports(reports: readonly IsolationReport[]): IsolationReport {
   return {
     holds: reports.every((report) => report.holds),
     decisions: reports.reduce((sum, report) => sum + report.decisions, 0),
+    evaluated: reports.reduce((sum, report) => sum + report.evaluated, 0),
     actions: Math.max(0, ...reports.map((report) => report.actions)),
     services: [...new Set(reports.flatMap((report) => report.services))],
     roles: reports.flatMap((report) => report.roles),
@@ -767,12 +776,14 @@ function findingLines(findings: readonly IsolationFinding[], all: boolean, withF
 /** The report as text: a one-line summary when isolation holds; otherwise every breach, by the statement that allows it, with its fix. */
 export function formatIsolationReport(report: IsolationReport, options: { readonly all?: boolean } = {}): string {
   const scope = `${count(report.actions)} actions of ${report.services.join(', ')}; ${report.roles.length} role${report.roles.length === 1 ? '' : 's'}; `
-    + `${report.subjects.length} users; ${report.seconds.toFixed(1)} s`;
+    + `${report.subjects.length} users; ${count(report.evaluated)} asked of the policy evaluator, the others are of actions no statement allows; `
+    + `${report.seconds.toFixed(1)} s`;
   const lines: string[] = [];
   if (report.holds) {
     lines.push(`Per-user isolation holds: no user reaches another user's data in ${count(report.decisions)} decisions (${scope}).`);
   } else {
-    lines.push(`Per-user isolation is broken: ${count(report.breaches.length)} of ${count(report.decisions)} decisions let a user reach data that is not theirs (${scope}).`);
+    lines.push(`Per-user isolation is broken: ${count(report.breaches.length)} of ${count(report.decisions)} decisions let a user reach data `
+      + `that is not theirs (${scope}).`);
     lines.push(...findingLines(report.breaches, options.all === true, true));
   }
   if (report.shared.length > 0) {

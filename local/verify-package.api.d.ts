@@ -65,8 +65,10 @@ export interface IsolationFinding {
 export interface IsolationReport {
   /** Whether no session may reach data that is not its user's (declared sharing aside). */
   readonly holds: boolean;
-  /** How many decisions the evaluator made (requests times sessions). */
+  /** How many decisions were made (requests times sessions). */
   readonly decisions: number;
+  /** How many of them the policy evaluator made; the others are requests whose action no Allow statement covers, which it could only deny. */
+  readonly evaluated: number;
   /** How many distinct actions were asked about. */
   readonly actions: number;
   readonly services: readonly string[];

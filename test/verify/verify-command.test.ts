@@ -57,7 +57,7 @@ describe('exit status and output', () => {
     const result = await verify(['--template', synthesized(userApp())]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^Per-user isolation holds: no user reaches another user's data in [\d,]+ decisions \(315 actions of s3, dynamodb, kms; 1 role; 5 users; [\d.]+ s\)\.\n$/);
+    expect(result.stdout).toMatch(/^Per-user isolation holds: no user reaches another user's data in [\d,]+ decisions \(315 actions of s3, dynamodb, kms; 1 role; 5 users; [\d,]+ asked of the policy evaluator, the others are of actions no statement allows; [\d.]+ s\)\.\n$/);
   });
 
   test('a template file with bucket.grantRead(role): exit 1, each breach with its statement and fix', async () => {
