@@ -54,6 +54,8 @@ export interface IsolationFinding {
   readonly context?: Readonly<Record<string, string | readonly string[]>>;
   /** What the request reaches, in words. */
   readonly reaches: string;
+  /** The users whose data it reaches; empty for data of no user in particular (a parent prefix, a whole bucket or table, a key). */
+  readonly owners: readonly string[];
   /** The statements that allow it. */
   readonly allowedBy: readonly StatementReference[];
   /** How to keep each user to their own data. */
@@ -634,6 +636,7 @@ export async function checkTemplate(template: Template, deployment: DeploymentVa
           resource: probe.resource,
           context: probe.context === undefined ? undefined : Object.fromEntries(Object.entries(probe.context).filter(([key]) => key !== 'kms:CallerAccount')),
           reaches: probe.reaches,
+          owners: probe.owners,
           allowedBy,
           fix: fixFor(probe, allowing),
         };
@@ -747,7 +750,10 @@ function findingLines(findings: readonly IsolationFinding[], all: boolean, withF
     groups.set(key, [...(groups.get(key) ?? []), finding]);
   }
   const lines: string[] = [];
-  for (const group of groups.values()) {
+  // Other users' data first, then data of no user in particular.
+  const reachesUsers = (group: readonly IsolationFinding[]) => Number(group.some((finding) => finding.owners.length > 0));
+  const ordered = [...groups.values()].sort((a, b) => reachesUsers(b) - reachesUsers(a));
+  for (const group of ordered) {
     const [first] = group;
     const where = `${first.stack ? `${first.stack}/` : ''}${first.role}`;
     const by = first.allowedBy.length === 0 ? ['the policies together (no one statement allows it alone)'] : first.allowedBy.map(statementLine);

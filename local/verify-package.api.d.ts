@@ -55,6 +55,8 @@ export interface IsolationFinding {
   readonly context?: Readonly<Record<string, string | readonly string[]>>;
   /** What the request reaches, in words. */
   readonly reaches: string;
+  /** The users whose data it reaches; empty for data of no user in particular (a parent prefix, a whole bucket or table, a key). */
+  readonly owners: readonly string[];
   /** The statements that allow it. */
   readonly allowedBy: readonly StatementReference[];
   /** How to keep each user to their own data. */
