@@ -90,6 +90,14 @@ function readmeBlocks(heading: string, language: string): string[] {
   return [...readmeSection(heading).matchAll(/^```(\w+)[^\n]*\n([\s\S]*?)^```$/gm)].filter((match) => match[1] === language).map((match) => match[2]);
 }
 
+/** The fenced blocks in `language` of a section (`## heading`) of docs/verify.md. */
+function verifyDocBlocks(heading: string, language: string): string[] {
+  const page = readFileSync(join(ROOT, 'docs', 'verify.md'), 'utf8');
+  const section = page.split(new RegExp(`^## ${heading}$`, 'm'))[1]?.split(/^## /m)[0];
+  if (section === undefined) throw new Error(`docs/verify.md has no "## ${heading}" section`);
+  return [...section.matchAll(/^```(\w+)[^\n]*\n([\s\S]*?)^```$/gm)].filter((match) => match[1] === language).map((match) => match[2]);
+}
+
 /** The Install section's shell lines, without comments, in order. */
 function readmeInstallLines(): string[] {
   return readmeBlocks('Install', 'bash').slice(1).join('\n').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
@@ -275,6 +283,24 @@ describe('a new app as cdk init makes it today, with the package in it', () => {
   }, TEST_TIMEOUT_MS);
 });
 
+describe('npx cdk-token-delegation verify in that app, before the policy evaluator is installed', () => {
+  test('says how to run it with the evaluator, and the line it prints, which the CI step of docs/verify.md runs, checks the stack', async () => {
+    expect(existsSync(join(appDirectory, 'node_modules', '@cloud-copilot'))).toBe(false);
+    const failure = await run('npx', ['cdk-token-delegation', 'verify', '--template', 'cdk.out'], appDirectory).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(CommandFailed);
+    expect((failure as CommandFailed).code).toBe(2);
+    const suggestion = /^ {2}(npx --yes -p @cloud-copilot\/iam-simulate cdk-token-delegation verify .*)$/m.exec((failure as CommandFailed).stderr)?.[1];
+    expect(suggestion).toBe('npx --yes -p @cloud-copilot/iam-simulate cdk-token-delegation verify --template cdk.out');
+    const [ciStep] = verifyDocBlocks('In CI', 'yaml');
+    const ciLines = [...ciStep.matchAll(/^\s*- run: (.+)$/gm)].map((match) => match[1]);
+    expect(ciLines).toEqual(['npx cdk synth --quiet', suggestion]);
+    const pasted = await shell(suggestion!, appDirectory);
+    times.push(['the printed npx -p iam-simulate verify line', pasted.seconds]);
+    expect(pasted.stdout).toMatch(/^Per-user isolation holds: no user reaches another user's data in [\d,]+ decisions \(315 actions of s3, dynamodb, kms; 1 role; 5 users; /);
+    expect(existsSync(join(appDirectory, 'node_modules', '@cloud-copilot'))).toBe(false);
+  }, TEST_TIMEOUT_MS);
+});
+
 describe('npx cdk-token-delegation local in that app', () => {
   test('with nothing else installed, serves the stack, and the README\'s exchange lines get credentials for a dev user', async () => {
     const [serveLine] = readmeInstallLines().filter((line) => line.startsWith('npx cdk-token-delegation local'));
@@ -323,6 +349,77 @@ describe('npx cdk-token-delegation local in that app', () => {
     const once = await run('npx', ['cdk-token-delegation', 'local', '--template', 'cdk.out', '--port', '0', '--once'], appDirectory);
     expect(once.stdout).toMatch(/^PutObject {4}users\/alice\/notes\.txt +allowed +denied$/m);
     expect(once.stdout).not.toContain('No permission table');
+  }, TEST_TIMEOUT_MS);
+});
+
+describe('the isolation check in the app\'s own jest test and CI, with iam-simulate in the app', () => {
+  const mistake = `import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { JwtIssuer, TokenDelegation } from '${PACKAGE_NAME}';
+import { verifyIsolation, type IsolationReport } from '${PACKAGE_NAME}/verify';
+
+test('bucket.grantRead(role) gives every user everyone\\'s objects, and the report names the statement', async () => {
+  const stack = new Stack(new App(), 'Mistake');
+  const delegation = new TokenDelegation(stack, 'Delegation', {
+    issuers: [JwtIssuer.oidc({ issuerUrl: 'https://tenant.eu.auth0.com/', audiences: ['YOUR_CLIENT_ID'] })],
+  });
+  delegation.bucket.grantRead(delegation.role);
+  const report: IsolationReport = await verifyIsolation(Template.fromStack(stack).toJSON());
+  expect(report.holds).toBe(false);
+  expect(report.breaches[0].allowedBy[0].policy).toMatch(/^DelegationUserRoleDefaultPolicy/);
+  expect(report.breaches[0].fix).toContain('grantUserPrefix');
+}, 60_000);
+`;
+
+  test('the jest test of docs/verify.md, and one with a mistake, type-check with the app\'s tsc and pass with its jest', async () => {
+    expect(existsSync(join(appDirectory, 'node_modules', '@cloud-copilot', 'iam-simulate'))).toBe(true);
+    const [documented] = verifyDocBlocks('In a jest test', 'ts');
+    expect(documented).toContain('from \'cdk-token-delegation/verify\'');
+    const files = [join(appDirectory, 'test', 'isolation.test.ts'), join(appDirectory, 'test', 'isolation-mistake.test.ts')];
+    writeFileSync(files[0], documented);
+    writeFileSync(files[1], mistake);
+    try {
+      // The app's tsconfig (NodeNext) resolves cdk-token-delegation/verify through the package's exports, with its declarations.
+      const typed = await run('npx', ['tsc'], appDirectory);
+      expect(typed.stdout).toBe('');
+      const tested = await run('npx', ['jest', '--ci', 'test/isolation'], appDirectory);
+      times.push(['the app\'s jest: the isolation tests', tested.seconds]);
+      expect(tested.stderr).toMatch(/Tests: +2 passed, 2 total/);
+    } finally {
+      for (const file of files) rmSync(file);
+    }
+  }, TEST_TIMEOUT_MS);
+
+  test('npx cdk-token-delegation verify --template cdk.out, as CI runs it with the evaluator in the app: exit 0 and its summary', async () => {
+    const verified = await run('npx', ['cdk-token-delegation', 'verify', '--template', 'cdk.out'], appDirectory);
+    times.push(['npx cdk-token-delegation verify --template cdk.out', verified.seconds]);
+    process.stdout.write(`The first-hour app's isolation check printed:\n${verified.stdout}`);
+    expect(verified.stdout).toMatch(/^Per-user isolation holds: .*\.\n$/);
+  }, TEST_TIMEOUT_MS);
+
+  test('bucket.grantRead(role): cdk synth warns with the id to acknowledge, and verify exits 1 naming the statement', async () => {
+    const source = `const { App, Stack } = require('aws-cdk-lib');
+const { JwtIssuer, TokenDelegation } = require('${PACKAGE_NAME}');
+
+const app = new App();
+const delegation = new TokenDelegation(new Stack(app, 'Mistake'), 'Delegation', {
+  issuers: [JwtIssuer.oidc({ issuerUrl: 'https://tenant.eu.auth0.com/', audiences: ['YOUR_CLIENT_ID'] })],
+});
+delegation.bucket.grantRead(delegation.role);
+app.synth();
+`;
+    writeFileSync(join(appDirectory, 'mistake.js'), source);
+    const output = join(appDirectory, 'cdk.out.mistake');
+    const synthesized = await run('npx', ['cdk', 'synth', '--app', 'node mistake.js', '--output', output, '--quiet'], appDirectory);
+    // As the CDK CLI in the lock prints a warning: the message, the construct, and the id to acknowledge.
+    expect(synthesized.stderr).toMatch(/^WARNING Mistake\/Delegation\/UserRole gives every signed-in user alike s3:.*\* on the bucket Mistake\/Delegation\/Bucket .*acknowledgeWarning\('cdk-token-delegation:grantReachesEveryUser', '<why>'\)/m);
+    expect(synthesized.stderr).toMatch(/^ +Mistake\/Delegation\/UserRole\/DefaultPolicy aws-cdk-lib\.aws_iam\.Policy$/m);
+    const failure = await run('npx', ['cdk-token-delegation', 'verify', '--template', output], appDirectory).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(CommandFailed);
+    expect((failure as CommandFailed).code).toBe(1);
+    // The app's aws-cdk-lib (the newest, as cdk init installs it) writes the grant's actions in its own order.
+    expect((failure as CommandFailed).stdout).toMatch(/^Allowed to Mistake\/DelegationUserRole\w+ by DelegationUserRoleDefaultPolicy\w+, statement \d+ \(no Sid\): Allow s3:Get\S+\*, /m);
+    expect((failure as CommandFailed).stdout).toMatch(/^ {2}fix: Give per-user access with role\.grantUserPrefix\(bucket, \{ prefix \}\)/m);
   }, TEST_TIMEOUT_MS);
 });
 
