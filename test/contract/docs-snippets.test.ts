@@ -6,7 +6,9 @@ import * as ts from 'typescript';
  * The TypeScript snippets of docs/ compile, as jsii-rosetta compiles the README's (rosetta:check): each
  * ```ts block goes into rosetta/default.ts-fixture at `/// here`, its imports and `declare` statements
  * lifted above the fixture's class, unless the block says `nofixture` (a whole file). Strict, against
- * this repository's src/ as the package `cdk-token-delegation`.
+ * this repository's src/ as the package `cdk-token-delegation`. A block that says `cdk-app` is a file of an
+ * app made by `cdk init` (a jest test importing the app's own stack): test:install compiles it with that
+ * app's tsc and runs it with its jest (test/install/consumer-app.test.ts), so it is not compiled here.
  */
 
 const ROOT = join(__dirname, '..', '..');
@@ -24,7 +26,10 @@ function snippetsOf(page: string): Snippet[] {
       continue;
     }
     const end = lines.indexOf('```', i + 1);
-    snippets.push({ page, line: i + 1, code: lines.slice(i + 1, end).join('\n'), fixture: !(open[2] ?? '').split(/\s+/).includes('nofixture') });
+    const options = (open[2] ?? '').split(/\s+/);
+    if (!options.includes('cdk-app')) {
+      snippets.push({ page, line: i + 1, code: lines.slice(i + 1, end).join('\n'), fixture: !options.includes('nofixture') });
+    }
     i = end;
   }
   return snippets;
