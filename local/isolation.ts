@@ -8,6 +8,7 @@ import {
   ISOLATION_SUBJECTS, SUBJECT_VARIABLE, asList, isolationProbes, limitsToOwnPartition, policyStatements, userPrefixGrants,
   type CheckedBucket, type CheckedKey, type CheckedResources, type CheckedTable, type Probe, type ServiceActions,
 } from './probes';
+import { actionPatternMatches } from '../src/contract/policy-elements';
 
 /**
  * The isolation check (`cdk-token-delegation verify`, and `verifyIsolation` of `cdk-token-delegation/verify`):
@@ -109,16 +110,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** Whether an IAM action pattern (`s3:Get*`, `*`) matches an action. */
-export function actionMatches(pattern: string, action: string): boolean {
-  const expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
-  return expression.test(action);
-}
-
 /** Whether a statement's Action (or NotAction) covers an action. */
 function statementCovers(statement: Record<string, unknown>, action: string): boolean {
-  if (statement.NotAction !== undefined) return !asList(statement.NotAction).some((pattern) => actionMatches(pattern, action));
-  return asList(statement.Action).some((pattern) => actionMatches(pattern, action));
+  if (statement.NotAction !== undefined) return !asList(statement.NotAction).some((pattern) => actionPatternMatches(pattern, action));
+  return asList(statement.Action).some((pattern) => actionPatternMatches(pattern, action));
 }
 
 /**
@@ -165,7 +160,7 @@ function samlProvidersTrusted(trust: unknown): string[] | undefined {
   const providers: string[] = [];
   let trusts = false;
   for (const statement of policyStatements([trust as unknown as PolicyDocument])) {
-    if (statement.Effect !== 'Allow' || !asList(statement.Action).some((action) => actionMatches(action, SAML_ASSUME))) continue;
+    if (statement.Effect !== 'Allow' || !asList(statement.Action).some((action) => actionPatternMatches(action, SAML_ASSUME))) continue;
     const principal = statement.Principal;
     if (!isObject(principal) || principal.Federated === undefined) continue;
     trusts = true;

@@ -1,4 +1,5 @@
 import type { ActionDetails, PolicyDocument } from './iam-decisions';
+import { policyElementList } from '../src/contract/policy-elements';
 
 /**
  * The requests a signed-in user's session is asked about, shared by the local command's permission table
@@ -47,9 +48,7 @@ export function policyStatements(policies: readonly PolicyDocument[]): Array<Rec
 }
 
 /** A policy element (Action, Resource, a condition value) as a list of strings. */
-export function asList(value: unknown): string[] {
-  return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
-}
+export const asList = policyElementList;
 
 const S3_OBJECT_ARN = /^arn:aws[a-z-]*:s3:::([^/]+)\/(.*)$/;
 

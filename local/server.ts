@@ -301,7 +301,7 @@ async function signInUsers(
 }
 
 /** A word for the shell: as it is when it is safe, else in single quotes. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, '\'\\\'\'')}'`;
 }
 

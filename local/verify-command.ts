@@ -1,5 +1,6 @@
 import { IAM_SIMULATE_PACKAGE, IamSimulateMissingError, iamSimulateAvailable } from './iam-decisions';
 import { checkTemplates, formatIsolationReport, locateCheckedTemplates, type SharedData } from './isolation';
+import { shellWord } from './server';
 
 /**
  * `cdk-token-delegation verify`: the isolation check on a synthesized stack, for a developer's terminal and
@@ -95,11 +96,6 @@ export function parseVerifyArguments(argv: readonly string[]): VerifyArguments {
     throw new Error('Give --template cdk.out (or cdk.out/<Stack>.template.json; run "cdk synth" first)');
   }
   return { help, templatePath, shared: { sharedPrefixes, sharedBuckets, sharedTables }, all, json, argv: [...argv] };
-}
-
-/** A word for the shell: as it is when it is safe, else in single quotes. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, '\'\\\'\'')}'`;
 }
 
 /** What to run when iam-simulate is missing: the same command with it (npx puts it on PATH for this run only), or with it added to the app. */

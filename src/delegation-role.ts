@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { actionPatternMatches, policyElementList } from './contract/policy-elements';
 import { IDelegationIdentityProvider } from './delegation-identity-provider';
 import { acceptNagFindings } from './private/nag-suppressions';
 import { validateUserPrefix } from './private/user-prefix';
@@ -376,16 +377,9 @@ interface StatementJson {
   readonly Condition?: Record<string, Record<string, unknown>>;
 }
 
-function asList(value: unknown): string[] {
-  return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
-}
-
-/** Whether an IAM action pattern of a statement (`s3:Get*`, `*`) covers one of `actions`. */
+/** Whether an action pattern of a statement (`s3:Get*`, `*`) covers one of `actions`. */
 function coversAny(patterns: string[], actions: string[]): boolean {
-  return patterns.some((pattern) => {
-    const expression = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
-    return actions.some((action) => expression.test(action));
-  });
+  return patterns.some((pattern) => actions.some((action) => actionPatternMatches(pattern, action)));
 }
 
 /** The values a statement compares a condition key with, under any operator but `Null`. */
@@ -393,7 +387,7 @@ function conditionValues(statement: StatementJson, key: string): string[] | unde
   const found = Object.entries(statement.Condition ?? {}).filter(([operator]) => operator !== 'Null')
     .flatMap(([, keys]) => Object.entries(keys ?? {}))
     .filter(([name]) => name.toLowerCase() === key.toLowerCase());
-  return found.length === 0 ? undefined : found.flatMap(([, value]) => asList(value));
+  return found.length === 0 ? undefined : found.flatMap(([, value]) => policyElementList(value));
 }
 
 const SUBJECT_FOLDER = '${saml:sub}/';
@@ -402,9 +396,9 @@ const DYNAMODB_DATA_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:S
 
 /** What of a bucket a statement gives every user alike, in words; empty when it gives nothing, or each user their own folder only. */
 function unscopedOnBucket(statement: StatementJson, bucket: s3.IBucket): string[] {
-  const actions = asList(statement.Action);
+  const actions = policyElementList(statement.Action);
   const reached: string[] = [];
-  for (const resource of asList(statement.Resource)) {
+  for (const resource of policyElementList(statement.Resource)) {
     if (resource === '*' && coversAny(actions, S3_DATA_ACTIONS)) reached.push('Resource "*"');
     if (resource.startsWith(`${bucket.bucketArn}/`)) {
       const key = resource.slice(bucket.bucketArn.length + 1);
@@ -424,11 +418,11 @@ function unscopedOnBucket(statement: StatementJson, bucket: s3.IBucket): string[
 
 /** What of a table a statement gives every user alike, in words; empty when it gives nothing, or each user their own partition only. */
 function unscopedOnTable(statement: StatementJson, table: dynamodb.ITable): string[] {
-  const actions = asList(statement.Action);
+  const actions = policyElementList(statement.Action);
   const leadingKeys = conditionValues(statement, 'dynamodb:LeadingKeys');
   const ownPartition = leadingKeys !== undefined && leadingKeys.length > 0 && leadingKeys.every((key) => key === '${saml:sub}');
   const reached: string[] = [];
-  for (const resource of asList(statement.Resource)) {
+  for (const resource of policyElementList(statement.Resource)) {
     if (resource === '*' && coversAny(actions, DYNAMODB_DATA_ACTIONS)) reached.push('Resource "*"');
     const ofTable = resource === table.tableArn || resource.startsWith(`${table.tableArn}/`);
     if ((table.tableStreamArn !== undefined && resource === table.tableStreamArn) || (ofTable && resource.includes('/stream/'))) {
@@ -467,7 +461,7 @@ function warnGrantsReachingEveryUser(role: DelegationRole, buckets: readonly s3.
   for (const bucket of buckets) {
     const found = statements.map((statement) => [statement, unscopedOnBucket(statement, bucket)] as const).filter(([, what]) => what.length > 0);
     if (found.length > 0) {
-      warn(`the bucket ${nameOf(bucket, bucket.bucketName)}`, found.flatMap(([, what]) => what), found.flatMap(([statement]) => asList(statement.Action)),
+      warn(`the bucket ${nameOf(bucket, bucket.bucketName)}`, found.flatMap(([, what]) => what), found.flatMap(([statement]) => policyElementList(statement.Action)),
         'Give per-user access with role.grantUserPrefix(bucket) instead of bucket.grant…(role) or a statement on the whole bucket.');
     }
   }
@@ -475,7 +469,7 @@ function warnGrantsReachingEveryUser(role: DelegationRole, buckets: readonly s3.
     const found = statements.map((statement) => [statement, unscopedOnTable(statement, table)] as const).filter(([, what]) => what.length > 0);
     if (found.length > 0) {
       const reached = found.flatMap(([, what]) => what);
-      warn(`the table ${nameOf(table, table.tableName)}`, reached, found.flatMap(([statement]) => asList(statement.Action)),
+      warn(`the table ${nameOf(table, table.tableName)}`, reached, found.flatMap(([statement]) => policyElementList(statement.Action)),
         `${reached.includes('its stream') ? 'A stream carries every user\'s changes: grant this role no stream action. ' : ''}`
         + 'Give per-user access with role.grantUserItems(table) instead of table.grant…(role).');
     }
