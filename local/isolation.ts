@@ -570,6 +570,8 @@ export interface IsolationRequests {
   readonly resources: TemplateResources;
   readonly services: readonly string[];
   readonly probes: readonly Probe[];
+  /** What the check cannot see in the template, and grants it does not judge. */
+  readonly notes: readonly string[];
 }
 
 /** The delegation roles of a template and the requests the check asks of their sessions, for `subjects`. */
@@ -584,14 +586,15 @@ export async function isolationRequests(
   const resources = templateResources(template, values, roles, options, subjects);
   const services = [...ALWAYS_CHECKED_SERVICES, ...Object.keys(resources.checked.perUserResources).sort()];
   const catalogs = await Promise.all(services.map(serviceCatalog));
-  return { roles, resources, services, probes: isolationProbes(catalogs, resources.checked, subjects) };
+  const notes = [...roleNotes(template, roles, values), ...resources.notes];
+  return { roles, resources, services, probes: isolationProbes(catalogs, resources.checked, subjects), notes };
 }
 
 /** Checks one template: every delegation role, every probe, every session. */
 export async function checkTemplate(template: Template, deployment: DeploymentValues, options: CheckOptions = {}): Promise<IsolationReport> {
   const started = performance.now();
   const subjects = ISOLATION_SUBJECTS;
-  const { roles, resources, services, probes } = await isolationRequests(template, deployment, options, subjects);
+  const { roles, resources, services, probes, notes } = await isolationRequests(template, deployment, options, subjects);
 
   const breaches: IsolationFinding[] = [];
   const sharedFindings: IsolationFinding[] = [];
@@ -650,7 +653,7 @@ export async function checkTemplate(template: Template, deployment: DeploymentVa
     breaches,
     shared: sharedFindings,
     own: { decisions: ownDecisions, allowed: ownAllowed },
-    notes: [...roleNotes(template, roles, deploymentWithStandIns(template, deployment)), ...resources.notes],
+    notes,
     seconds: (performance.now() - started) / 1000,
   };
 }
