@@ -41,11 +41,12 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> {
 }
 
 /**
- * Whether a JSON text (already known to be valid) has a member named `__proto__` in any of its objects,
- * however the name is escaped (`"\u005f_proto__"` too).
+ * Calls `visit` with every member name of every object in a JSON text (already known to be valid), in
+ * order, decoded however it is escaped (`"\u005f_proto__"` too), with the depth of its object (1 for
+ * the top level); stops early when `visit` returns true, and returns whether it did.
  */
-export function hasProtoMember(json: string): boolean {
-  // One entry per open container: whether it is an object, and whether its next string is a member name.
+function someMemberName(json: string, visit: (name: string, depth: number) => boolean): boolean {
+  // One entry per open container: whether it is an object.
   const objects: boolean[] = [];
   let expectingKey = false;
   for (let index = 0; index < json.length; index++) {
@@ -55,7 +56,7 @@ export function hasProtoMember(json: string): boolean {
       while (json[end] !== '"') {
         end += json[end] === '\\' ? 2 : 1;
       }
-      if (expectingKey && (JSON.parse(json.slice(index, end + 1)) as string) === '__proto__') {
+      if (expectingKey && visit(JSON.parse(json.slice(index, end + 1)) as string, objects.length)) {
         return true;
       }
       expectingKey = false;
@@ -73,6 +74,11 @@ export function hasProtoMember(json: string): boolean {
   return false;
 }
 
+/** Whether a JSON text (already known to be valid) has a member named `__proto__` in any of its objects. */
+export function hasProtoMember(json: string): boolean {
+  return someMemberName(json, (name) => name === '__proto__');
+}
+
 /**
  * Whether a JSON text (already known to be a valid object) names a top-level key twice; JSON.parse
  * silently keeps the last one, which would let `{"id_token": a, "id_token": b}` mean different things to
@@ -80,30 +86,10 @@ export function hasProtoMember(json: string): boolean {
  */
 export function hasDuplicateTopLevelKey(json: string): boolean {
   const seen = new Set<string>();
-  let depth = 0;
-  let expectingKey = false;
-  for (let index = 0; index < json.length; index++) {
-    const character = json[index];
-    if (character === '"') {
-      let end = index + 1;
-      while (json[end] !== '"') {
-        end += json[end] === '\\' ? 2 : 1;
-      }
-      if (depth === 1 && expectingKey) {
-        const key = JSON.parse(json.slice(index, end + 1)) as string;
-        if (seen.has(key)) return true;
-        seen.add(key);
-        expectingKey = false;
-      }
-      index = end;
-    } else if (character === '{' || character === '[') {
-      depth++;
-      expectingKey = depth === 1 && character === '{';
-    } else if (character === '}' || character === ']') {
-      depth--;
-    } else if (character === ',' && depth === 1) {
-      expectingKey = true;
-    }
-  }
-  return false;
+  return someMemberName(json, (name, depth) => {
+    if (depth !== 1) return false;
+    if (seen.has(name)) return true;
+    seen.add(name);
+    return false;
+  });
 }
