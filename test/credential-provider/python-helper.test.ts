@@ -94,8 +94,12 @@ test('boto3 with refreshable credentials from the endpoint: her prefix only, a r
   const args = ['-c', SCRIPT, HELPER_DIRECTORY, local.server.url, local.server.origin, local.testBed!.s3!.endpoint, bucket, closedEndpoint];
   // No AWS configuration of this machine's, and no __pycache__ left in examples/python/.
   const env = {
-    PATH: '/usr/bin:/bin', HOME: '/nonexistent', PYTHONDONTWRITEBYTECODE: '1',
-    AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true',
+    PATH: '/usr/bin:/bin',
+    HOME: '/nonexistent',
+    PYTHONDONTWRITEBYTECODE: '1',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_EC2_METADATA_DISABLED: 'true',
   };
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(SYSTEM_PYTHON, args, { env, timeout: 120_000 }, (error, out, err) => {
