@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { outputUntil } from '../support/child-output';
 
 /**
  * The first hour of a new user, as the README's Install section takes it before the first release: pack
@@ -103,23 +104,6 @@ function readmeInstallLines(): string[] {
   return readmeBlocks('Install', 'bash').slice(1).join('\n').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-/** Collects a child's output until `done(output)` holds or it exits. */
-function outputUntil(child: ChildProcess, done: (output: string) => boolean): Promise<{ output: string; code: number | null }> {
-  return new Promise((resolve) => {
-    let output = '';
-    const check = () => {
-      if (done(output)) resolve({ output, code: null });
-    };
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      check();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.on('exit', (code) => resolve({ output, code }));
-  });
-}
 
 /** A command line pasted into a terminal in the app, left running in its own process group. */
 function startInApp(commandLine: string): ChildProcess {

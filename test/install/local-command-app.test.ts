@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { outputUntil } from '../support/child-output';
 
 /**
  * What a new user does: a brand-new CDK app installs the package from its tarball (npm pack of this
@@ -48,23 +49,6 @@ function command(args: readonly string[]): ChildProcess {
   });
 }
 
-/** Collects a child's output until `done(output)` is true or it exits; resolves with what it printed. */
-function outputUntil(child: ChildProcess, done: (output: string) => boolean): Promise<{ output: string; code: number | null }> {
-  return new Promise((resolve) => {
-    let output = '';
-    const check = () => {
-      if (done(output)) resolve({ output, code: null });
-    };
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      check();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.on('exit', (code) => resolve({ output, code }));
-  });
-}
 
 /** The README's local-server shell block: the one that asks the dev token route for alice's token and exchanges it in both forms. */
 function readmeLocalBlock(): string {
